@@ -1,0 +1,1 @@
+"""The GraphQL layer: strawberry types, resolvers, the schema and its HTTP view."""

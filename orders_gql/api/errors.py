@@ -1,0 +1,110 @@
+"""Typed errors: domain refusals become members of a mutation's result union;
+infrastructure failures become top-level GraphQL errors with a code."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+
+from ..domain import errors as domain
+from .types import OrderStatus
+
+
+@strawberry.enum(description="Machine-readable reason of an error.")
+class ErrorCode(Enum):
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    ORDER_ALREADY_EXISTS = "ORDER_ALREADY_EXISTS"
+    ORDER_DELETED = "ORDER_DELETED"
+    INVALID_STATUS_TRANSITION = "INVALID_STATUS_TRANSITION"
+    CONCURRENCY_CONFLICT = "CONCURRENCY_CONFLICT"
+
+
+@strawberry.interface(description="A refusal: nothing was written.")
+class Error:
+    code: ErrorCode
+    message: str
+
+
+@strawberry.type
+class ValidationError(Error):
+    field: str = strawberry.field(description="Path of the offending input, e.g. items.0.price.")
+
+
+@strawberry.type
+class OrderNotFound(Error):
+    order_id: strawberry.ID
+
+
+@strawberry.type
+class OrderDeleted(Error):
+    order_id: strawberry.ID
+
+
+@strawberry.type
+class InvalidStatusTransition(Error):
+    from_: OrderStatus = strawberry.field(name="from")  # type: ignore[valid-type]
+    to: str = strawberry.field(description="The status asked for, or DELETED.")
+
+
+@strawberry.type
+class ConcurrencyConflict(Error):
+    expected_version: int
+    current_version: int
+
+
+def to_graphql(err: domain.DomainError) -> Error:
+    """Map a domain refusal to its GraphQL error type."""
+    message = err.message
+    if isinstance(err, domain.ValidationError):
+        return ValidationError(code=ErrorCode.VALIDATION_ERROR, message=message, field=err.field)
+    if isinstance(err, domain.OrderNotFound):
+        return OrderNotFound(
+            code=ErrorCode.ORDER_NOT_FOUND, message=message, order_id=strawberry.ID(err.order_id)
+        )
+    if isinstance(err, domain.OrderAlreadyExists):
+        return ValidationError(
+            code=ErrorCode.ORDER_ALREADY_EXISTS, message=message, field="orderId"
+        )
+    if isinstance(err, domain.OrderDeleted):
+        return OrderDeleted(
+            code=ErrorCode.ORDER_DELETED, message=message, order_id=strawberry.ID(err.order_id)
+        )
+    if isinstance(err, domain.InvalidStatusTransition):
+        return InvalidStatusTransition(
+            code=ErrorCode.INVALID_STATUS_TRANSITION,
+            message=message,
+            from_=domain_status(err.from_status),
+            to=err.to_status.upper(),
+        )
+    if isinstance(err, domain.ConcurrencyConflict):
+        return ConcurrencyConflict(
+            code=ErrorCode.CONCURRENCY_CONFLICT,
+            message=message,
+            expected_version=err.expected_version,
+            current_version=err.current_version,
+        )
+    raise TypeError(f"no GraphQL type for {type(err).__name__}")  # pragma: no cover
+
+
+def domain_status(value: str) -> OrderStatus:  # type: ignore[valid-type]
+    return OrderStatus(value)
+
+
+class ServiceUnavailable(GraphQLError):
+    """A backing server is down; the request did nothing and may be retried."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is unavailable; nothing was written, retry later",
+            extensions={"code": "SERVICE_UNAVAILABLE"},
+        )
+
+
+class BadUserInput(GraphQLError):
+    """A top-level refusal for queries, which have no error union."""
+
+    def __init__(self, field: str, message: str, code: str = "BAD_USER_INPUT") -> None:
+        super().__init__(f"{field}: {message}", extensions={"code": code, "field": field})

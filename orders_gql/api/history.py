@@ -1,0 +1,75 @@
+"""Queries answered from the event store: an order's audit trail and its past states."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from ..domain.errors import DomainError, OrderNotFound
+from ..eventstore.codec import event_to_json
+from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
+from ..service import check_order_id
+from .context import Info
+from .errors import BadUserInput, ServiceUnavailable
+from .types import Order
+
+
+@strawberry.type(description="One event of an order's history, as stored.")
+class OrderEvent:
+    event_id: strawberry.ID
+    type: str
+    order_id: strawberry.ID
+    version: int
+    occurred_at: datetime
+    position: str
+    schema_version: int
+    data: JSON
+    metadata: JSON
+
+    @classmethod
+    def from_stored(cls, stored: StoredEvent) -> OrderEvent:
+        doc: dict[str, Any] = event_to_json(stored.event)
+        return cls(
+            event_id=strawberry.ID(doc["eventId"]),
+            type=doc["type"],
+            order_id=strawberry.ID(doc["orderId"]),
+            version=doc["version"],
+            occurred_at=stored.event.occurred_at,
+            position=stored.position,
+            schema_version=doc["schemaVersion"],
+            data=doc["data"],
+            metadata=doc["metadata"],
+        )
+
+
+async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]:
+    """Every event of one order, oldest first; deleted orders keep their history."""
+    try:
+        check_order_id(str(order_id))
+        stored = await info.context.service.store.read_stream(str(order_id))
+    except DomainError as err:
+        raise BadUserInput("orderId", err.message) from err
+    except EventStoreUnavailable as exc:
+        raise ServiceUnavailable("the event store") from exc
+    return [OrderEvent.from_stored(s) for s in stored]
+
+
+async def order_from_events(
+    info: Info, order_id: strawberry.ID, as_of_version: int | None = None
+) -> Order | None:
+    """The order folded from its events (the write side's view), or null."""
+    try:
+        state = await info.context.service.get(str(order_id), as_of_version=as_of_version)
+    except OrderNotFound:
+        return None
+    except DomainError as err:
+        field = "asOfVersion" if "asOfVersion" in err.message else "orderId"
+        raise BadUserInput(field, err.message.split(": ", 1)[-1]) from err
+    except EventStoreUnavailable as exc:
+        raise ServiceUnavailable("the event store") from exc
+    if state.deleted and as_of_version is None:
+        return None
+    return Order.from_state(state)

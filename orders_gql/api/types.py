@@ -1,0 +1,96 @@
+"""GraphQL object and input types for orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from ..domain import model
+from ..domain.status import OrderStatus as DomainOrderStatus
+
+OrderStatus = strawberry.enum(
+    DomainOrderStatus,
+    name="OrderStatus",
+    description="Where an order is in its flow: PENDING -> CONFIRMED -> PROCESSING -> "
+    "SHIPPED -> DELIVERED; CANCELLED from any of the first three.",
+)
+
+
+@strawberry.type(description="One line of an order.")
+class OrderItem:
+    product_id: str
+    product_name: str
+    quantity: int
+    price: Decimal
+    subtotal: Decimal = strawberry.field(description="price x quantity, computed by the server.")
+
+
+@strawberry.type(description="An order of the shop.")
+class Order:
+    order_id: strawberry.ID
+    customer_name: str
+    customer_email: str
+    items: list[OrderItem]
+    total_amount: Decimal = strawberry.field(description="Sum of the items' subtotals.")
+    order_date: datetime
+    status: OrderStatus  # type: ignore[valid-type]
+    version: int = strawberry.field(description="Number of events applied; pass it as expectedVersion.")
+    cancellation_reason: str | None
+    deleted: bool
+    updated_at: datetime
+
+    @classmethod
+    def from_state(cls, state: model.Order) -> Order:
+        assert state.order_date is not None and state.updated_at is not None
+        return cls(
+            order_id=strawberry.ID(state.order_id),
+            customer_name=state.customer_name,
+            customer_email=state.customer_email,
+            items=[
+                OrderItem(
+                    product_id=i.product_id,
+                    product_name=i.product_name,
+                    quantity=i.quantity,
+                    price=i.price,
+                    subtotal=i.subtotal,
+                )
+                for i in state.items
+            ],
+            total_amount=state.total_amount,
+            order_date=state.order_date,
+            status=state.status,
+            version=state.version,
+            cancellation_reason=state.cancellation_reason,
+            deleted=state.deleted,
+            updated_at=state.updated_at,
+        )
+
+
+@strawberry.type(description="A command's success: the order as the write side now holds it.")
+class OrderPayload:
+    order: Order
+    position: str = strawberry.field(
+        description="Log position of the last event appended; queries can wait for it "
+        "(read your writes) and subscriptions can resume after it."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this is the stored result of an earlier request with the "
+        "same idempotencyKey; nothing new was appended."
+    )
+
+
+@strawberry.input(description="One line of a new order.")
+class OrderItemInput:
+    product_id: str
+    product_name: str
+    quantity: int
+    price: Decimal = strawberry.field(description='Unit price, at most 2 decimals, e.g. "19.99".')
+
+
+@strawberry.input(description="A new order. The total is computed by the server.")
+class CreateOrderInput:
+    customer_name: str
+    customer_email: str
+    items: list[OrderItemInput]

@@ -1,0 +1,118 @@
+"""The `orders-gql` command line."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from .settings import Settings, SettingsError
+
+log = logging.getLogger("orders_gql")
+
+
+class CliError(Exception):
+    """An error to show as one line, without a traceback."""
+
+
+@contextlib.contextmanager
+def embedded_servers(settings: Settings) -> Iterator[Settings]:
+    """Start embedded Redis/SecantusDB for the URLs that are not configured."""
+    from .embedded import EmbeddedMongo, EmbeddedRedis, free_port
+
+    started = []
+    try:
+        if not settings.redis_url:
+            redis = EmbeddedRedis(
+                settings.data_dir / "redis", free_port(16379), settings.redis_appendfsync
+            )
+            redis.start()
+            started.append(redis)
+            settings = replace(settings, redis_url=redis.url)
+            log.info(
+                "embedded Redis-compatible server on %s (AOF in %s; try: redis-cli -p %d)",
+                redis.url, redis.data_dir, redis.port,
+            )  # fmt: skip
+        if not settings.mongodb_url:
+            mongo = EmbeddedMongo(settings.data_dir / "secantusdb", free_port(27117))
+            mongo.start()
+            started.append(mongo)
+            settings = replace(settings, mongodb_url=mongo.url)
+            log.info("embedded SecantusDB (MongoDB protocol) on %s", mongo.url)
+        yield settings
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = Settings.from_env()
+    if args.data_dir:
+        settings = replace(settings, data_dir=Path(args.data_dir))
+    with embedded_servers(settings) as settings:
+        app = create_app(settings)
+        log.info("GraphiQL at http://%s:%d/graphql", args.host, args.port)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level=settings.log_level, lifespan="on"
+        )
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from .api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orders-gql",
+        description="GraphQL API for a shop's orders, on CQRS and event sourcing.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the GraphQL API (embedded servers unless ORDERS_REDIS_URL/"
+        "ORDERS_MONGODB_URL are set)",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", help="folder of the embedded servers' data")
+    serve.set_defaults(func=cmd_serve)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CliError, SettingsError) as exc:
+        print(f"orders-gql: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from .embedded import EmbeddedServerError
+
+        if isinstance(exc, EmbeddedServerError | OSError):
+            print(f"orders-gql: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

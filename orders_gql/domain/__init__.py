@@ -1,0 +1,1 @@
+"""The pure domain: commands, events, the Order aggregate. No I/O, no clock."""

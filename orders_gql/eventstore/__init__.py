@@ -1,0 +1,1 @@
+"""The event store: events as JSON in Redis streams."""

@@ -1,0 +1,183 @@
+"""The event store on Redis streams: atomic, version-checked appends through
+one Lua script; loads of snapshot + tail in one round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
+
+from ..domain.errors import ConcurrencyConflict
+from ..domain.events import DomainEvent
+from ..domain.model import Order
+from .codec import decode_event, decode_snapshot, encode_event, encode_snapshot
+from .keys import KeySpace
+
+AnyRedis = Redis | RedisCluster
+
+
+class EventStoreUnavailable(Exception):
+    """Redis could not be reached or failed; nothing is known to be written."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: DomainEvent
+    position: str
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    version: int
+    position: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LoadedStream:
+    snapshot: Order | None
+    events: list[StoredEvent]
+    idempotency: IdempotencyRecord | None
+
+
+@dataclass(frozen=True)
+class Appended:
+    version: int
+    positions: list[str]
+
+
+class DuplicateCommand(Exception):
+    """The idempotency key was already used; the record tells what it produced."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__("duplicate command")
+        self.record = record
+
+
+def _script(name: str) -> str:
+    return files(__package__).joinpath("lua", name).read_text()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _record(raw: bytes | str) -> IdempotencyRecord:
+    doc = orjson.loads(raw)
+    return IdempotencyRecord(version=int(doc["v"]), position=str(doc["p"]), fingerprint=doc["f"])
+
+
+def _stored(entry: Any) -> StoredEvent:
+    """An order-stream entry: a dict from XRANGE, a flat list from a Lua reply."""
+    fields = entry[1]
+    if not isinstance(fields, dict):
+        fields = dict(zip(fields[::2], fields[1::2], strict=True))
+    return StoredEvent(event=decode_event(fields[b"e"]), position=_text(fields[b"p"]))
+
+
+class RedisEventStore:
+    def __init__(self, redis: AnyRedis, keys: KeySpace | None = None) -> None:
+        self.redis = redis
+        self.keys = keys or KeySpace()
+        self._append = redis.register_script(_script("append.lua"))
+        self._load = redis.register_script(_script("load.lua"))
+
+    async def load(
+        self, order_id: str, *, idempotency_key: str | None = None, use_snapshot: bool = True
+    ) -> LoadedStream:
+        """The latest snapshot (if any), the events after it, and the idempotency record."""
+        keys = [
+            self.keys.order(order_id),
+            self.keys.snapshot(order_id),
+            self.keys.idempotency(order_id, idempotency_key or ""),
+        ]
+        args = ["1" if use_snapshot else "0", "1" if idempotency_key else "0"]
+        try:
+            snap, record, entries = await self._load(keys=keys, args=args)
+        except RedisError as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        snapshot = decode_snapshot(snap) if snap else None
+        return LoadedStream(
+            snapshot=snapshot,
+            events=[_stored(e) for e in entries],
+            idempotency=_record(record) if record else None,
+        )
+
+    async def append(
+        self,
+        order_id: str,
+        expected_version: int,
+        events: list[DomainEvent],
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+        idempotency_ttl: int = 0,
+        snapshot: Order | None = None,
+    ) -> Appended:
+        """Append atomically if the order is at `expected_version`.
+
+        Raises ConcurrencyConflict when it is not, DuplicateCommand when the
+        idempotency key was used already; in both cases nothing is written.
+        """
+        keys = [
+            self.keys.order(order_id),
+            self.keys.log(self.keys.partition_of(order_id)),
+            self.keys.idempotency(order_id, idempotency_key or ""),
+            self.keys.snapshot(order_id),
+        ]
+        args: list[Any] = [
+            expected_version,
+            "1" if idempotency_key else "0",
+            idempotency_ttl,
+            fingerprint,
+            encode_snapshot(snapshot) if snapshot is not None else "",
+            *(encode_event(e) for e in events),
+        ]
+        try:
+            reply = await self._append(keys=keys, args=args)
+        except RedisError as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        status = _text(reply[0])
+        if status == "conflict":
+            raise ConcurrencyConflict(order_id, expected_version, int(reply[1]))
+        if status == "duplicate":
+            raise DuplicateCommand(_record(reply[1]))
+        return Appended(version=int(reply[1]), positions=[_text(p) for p in reply[2:]])
+
+    async def read_stream(
+        self, order_id: str, *, to_version: int | None = None
+    ) -> list[StoredEvent]:
+        """Every event of one order, oldest first, up to `to_version` if given."""
+        end = f"{to_version}-0" if to_version is not None else "+"
+        try:
+            entries = await self.redis.xrange(self.keys.order(order_id), "-", end)
+        except RedisError as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        return [_stored(e) for e in entries]
+
+    async def read_log(
+        self, after: str = "0-0", count: int = 1000, partition: int = 0
+    ) -> list[StoredEvent]:
+        """Events of the log after a position, in position order."""
+        try:
+            entries = await self.redis.xrange(
+                self.keys.log(partition), f"({after}" if after != "0-0" else "-", "+", count=count
+            )
+        except RedisError as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        return [
+            StoredEvent(event=decode_event(fields[b"e"]), position=_text(entry_id))
+            for entry_id, fields in entries
+        ]
+
+    async def last_position(self, partition: int = 0) -> str:
+        try:
+            last = await self.redis.xrevrange(self.keys.log(partition), "+", "-", count=1)
+        except RedisError as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        return _text(last[0][0]) if last else "0-0"

