@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
 from .settings import Settings, SettingsError
 
@@ -22,9 +25,9 @@ class CliError(Exception):
 @contextlib.contextmanager
 def embedded_servers(settings: Settings) -> Iterator[Settings]:
     """Start embedded Redis/SecantusDB for the URLs that are not configured."""
-    from .embedded import EmbeddedMongo, EmbeddedRedis, free_port
+    from .embedded import EmbeddedMongo, EmbeddedRedis, Server, free_port
 
-    started = []
+    started: list[Server] = []
     try:
         if not settings.redis_url:
             redis = EmbeddedRedis(
@@ -43,10 +46,18 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             started.append(mongo)
             settings = replace(settings, mongodb_url=mongo.url)
             log.info("embedded SecantusDB (MongoDB protocol) on %s", mongo.url)
+        if started:
+            (settings.data_dir / "servers.json").write_text(
+                json.dumps({"redis_url": settings.redis_url, "mongodb_url": settings.mongodb_url})
+            )
         yield settings
     finally:
         for server in reversed(started):
             server.stop()
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -54,6 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an
+    # exception so the embedded servers below are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     settings = Settings.from_env()
     if args.data_dir:
         settings = replace(settings, data_dir=Path(args.data_dir))
@@ -96,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -59,22 +59,29 @@ def secantus_binary() -> str:
     return found
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path, timeout: float) -> None:
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], name: str, log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise EmbeddedServerError(f"{name} exited with {proc.returncode}:\n{tail}")
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if _listening(port):
+            return
         time.sleep(0.05)
     proc.kill()
+    proc.wait()
     raise EmbeddedServerError(f"{name} did not listen on port {port} within {timeout}s")
 
 
-class _Server:
+class Server:
     name = "server"
 
     def __init__(self, data_dir: Path, port: int) -> None:
@@ -87,6 +94,8 @@ class _Server:
         raise NotImplementedError
 
     def start(self, timeout: float = 30.0) -> None:
+        if _listening(self.port):
+            raise EmbeddedServerError(f"{self.name}: port {self.port} is already in use")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
@@ -118,7 +127,7 @@ class _Server:
             proc.kill()
             proc.wait()
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Server:
         self.start()
         return self
 
@@ -126,7 +135,7 @@ class _Server:
         self.stop()
 
 
-class EmbeddedRedis(_Server):
+class EmbeddedRedis(Server):
     name = "redis"
 
     def __init__(
@@ -153,7 +162,7 @@ class EmbeddedRedis(_Server):
         ]  # fmt: skip
 
 
-class EmbeddedMongo(_Server):
+class EmbeddedMongo(Server):
     name = "secantusdb"
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated
 import strawberry
 
 from ..domain import commands
+from ..domain.commands import Command
 from ..domain.errors import DomainError
 from ..eventstore.redis_store import EventStoreUnavailable
-from ..domain.commands import Command
 from ..service import check_idempotency_key, new_order_id
 from . import errors as e
 from .context import Info

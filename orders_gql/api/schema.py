@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from .history import OrderEvent, order_from_events, order_history
 from .mutations import Mutation
 from .types import Order
+from .view import is_unexpected
+
+log = logging.getLogger("orders_gql.api")
 
 
 @strawberry.type
@@ -22,8 +29,26 @@ class Query:
     )
 
 
+class OrdersSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what the client did not cause, with the request's correlation id;
+        refusals and bad input are answered, not logged as failures."""
+        context = execution_context.context if execution_context else None
+        cid = getattr(context, "correlation_id", "-")
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "internal error (correlation id %s) at %s",
+                    cid,
+                    error.path,
+                    exc_info=error.original_error,
+                )
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return OrdersSchema(
         query=Query,
         mutation=Mutation,
         extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],

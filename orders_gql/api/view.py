@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,17 +17,17 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
-from cross_web import HTTPException
 from strawberry.types import ExecutionResult
 
 from .context import Context
 
 log = logging.getLogger("orders_gql.api")
 
-_VARIABLE_PATH = re.compile(r"at '([^']+)'")
-_VARIABLE_NAME = re.compile(r"Variable '\$(\w+)'")
+_VARIABLE = re.compile(r"Variable '\$(\w+)' (?:has|got) invalid value(?: at ([^:\s]+))?")
+_REQUIRED = re.compile(r"required field '(\w+)'")
 _ARGUMENT = re.compile(r"[Aa]rgument '(\w+)'")
 _FIELD = re.compile(r"[Ff]ield '(\w+)'")
+_INDEX = re.compile(r"\[(\d+)\]")
 
 
 def correlation_id_of(scope: Scope) -> str:
@@ -34,19 +35,32 @@ def correlation_id_of(scope: Scope) -> str:
 
 
 def _field_of(message: str) -> str | None:
-    for pattern in (_VARIABLE_PATH, _VARIABLE_NAME, _ARGUMENT, _FIELD):
+    """The input path a GraphQL error is about, e.g. `input.items.0.quantity`."""
+    variable = _VARIABLE.match(message)
+    if variable:
+        path = variable.group(1) + (variable.group(2) or "")
+        required = _REQUIRED.search(message)
+        if required:
+            path += "." + required.group(1)
+        return _INDEX.sub(r".\1", path)
+    for pattern in (_ARGUMENT, _FIELD):
         found = pattern.search(message)
         if found:
-            return found.group(1).replace("[", ".").replace("]", "")
+            return found.group(1)
     return None
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An error the client did not cause: a bug or an unhandled failure."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError | StrawberryGraphQLError)
 
 
 def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
     """A client-safe error: a message, a code, the field when known, the correlation id."""
     formatted: dict[str, Any] = dict(error.formatted)
-    original = error.original_error
     extensions = dict(formatted.get("extensions") or {})
-    if original is None or isinstance(original, GraphQLError | StrawberryGraphQLError):
+    if not is_unexpected(error):
         if "code" not in extensions:
             message = error.message
             if message.startswith("Syntax Error"):
@@ -59,12 +73,6 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
             if field:
                 extensions["field"] = field
     else:
-        log.error(
-            "internal error (correlation id %s) at %s",
-            correlation_id,
-            error.path,
-            exc_info=original,
-        )
         formatted["message"] = "Internal server error"
         extensions = {"code": "INTERNAL_SERVER_ERROR"}
     extensions["correlationId"] = correlation_id
@@ -73,7 +81,9 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
 
 
 class OrdersGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Any, context_factory: Callable[[str], Context], **kwargs: Any) -> None:
+    def __init__(
+        self, schema: Any, context_factory: Callable[[str], Context], **kwargs: Any
+    ) -> None:
         super().__init__(schema, **kwargs)
         self._context_factory = context_factory
 

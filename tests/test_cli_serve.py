@@ -1,0 +1,93 @@
+"""The README's first command: `orders-gql serve` on a machine with nothing
+else running starts its own Redis-compatible server and SecantusDB, serves
+GraphiQL, stores events, stops everything cleanly and keeps the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from orders_gql.embedded import free_port
+
+from .api.graphql_client import CREATE, order_input
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "serve exited early"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve did not become healthy")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[object]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> str:
+        port = free_port()
+        with open(tmp_path / "serve.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "orders_gql", "serve", "--port", str(port),
+                 "--data-dir", str(tmp_path / "data")],
+                env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, proc)
+        return base
+
+    def stop() -> int:
+        proc = procs[-1]
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(30)
+
+    yield start, stop, tmp_path / "data"
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_with_embedded_servers_keeps_data_across_restarts(serve) -> None:  # type: ignore[no-untyped-def]
+    start, stop, data_dir = serve
+    base = start()
+    page = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+    body = httpx.post(
+        f"{base}/graphql", json={"query": CREATE, "variables": {"input": order_input()}}
+    ).json()
+    order_id = body["data"]["createOrder"]["order"]["orderId"]
+    servers = json.loads((data_dir / "servers.json").read_text())
+    with redis.Redis.from_url(servers["redis_url"]) as r:
+        entries = r.xrange(f"orders:{{p0}}:order:{order_id}")
+    assert len(entries) == 1
+
+    assert stop() == 0
+    with pytest.raises(redis.ConnectionError), redis.Redis.from_url(servers["redis_url"]) as r:
+        r.ping()  # the embedded server stopped with it
+
+    base = start()
+    query = "query($id: ID!) { orderHistory(orderId: $id) { type } }"
+    again = httpx.post(
+        f"{base}/graphql", json={"query": query, "variables": {"id": order_id}}
+    ).json()
+    assert again["data"]["orderHistory"] == [{"type": "OrderCreated"}]
+    assert stop() == 0

