@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -18,7 +19,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.context import Context
-from .api.schema import schema
+from .api.limits import Limits
+from .api.schema import build_schema
 from .api.view import OrdersGraphQL
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
@@ -28,6 +30,63 @@ from .settings import Settings
 log = logging.getLogger("orders_gql")
 
 _CID_HEADER = b"x-correlation-id"
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over `limit` bytes with HTTP 413, before reading them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        cid = scope.get("state", {}).get("correlation_id", "")
+        body = orjson.dumps(
+            {
+                "errors": [
+                    {
+                        "message": f"request body is larger than {self.limit} bytes",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE", "correlationId": cid},
+                    }
+                ]
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
 
 
 class CorrelationIdMiddleware:
@@ -87,8 +146,14 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await parts.redis.aclose()
 
+    limits = Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection,
+    )
     graphql = OrdersGraphQL(
-        schema,
+        build_schema(limits),
         lambda cid: Context(service=parts.service, correlation_id=cid),
         graphql_ide="graphiql" if settings.graphiql else None,
     )
@@ -119,5 +184,6 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -30,6 +30,11 @@ class Settings:
     idempotency_ttl: int = 86_400
     graphiql: bool = True
     introspection: bool = True
+    #: Request limits: bodies over max_body_bytes get HTTP 413.
+    max_body_bytes: int = 1_048_576
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5_000
     log_level: str = "info"
 
     @classmethod

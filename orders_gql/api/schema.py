@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from .history import OrderEvent, order_from_events, order_history
+from .limits import Limits, schema_extensions
 from .mutations import Mutation
 from .types import Order
 from .view import is_unexpected
@@ -47,11 +48,16 @@ class OrdersSchema(strawberry.Schema):
                 )
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema, with the request limits enforced (defaults when not given)."""
     return OrdersSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+        extensions=[
+            lambda: ParserCache(maxsize=256),
+            *schema_extensions(limits or Limits()),
+            lambda: ValidationCache(maxsize=256),
+        ],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

@@ -20,6 +20,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.types import ExecutionResult
 
 from .context import Context
+from .limits import LIMIT_CODES
 
 log = logging.getLogger("orders_gql.api")
 
@@ -63,7 +64,10 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
     if not is_unexpected(error):
         if "code" not in extensions:
             message = error.message
-            if message.startswith("Syntax Error"):
+            limit = next((code for text, code in LIMIT_CODES if text in message), None)
+            if limit and error.original_error is None:
+                extensions["code"] = limit
+            elif message.startswith("Syntax Error") and "tokens" not in message:
                 extensions["code"] = "GRAPHQL_PARSE_FAILED"
             elif message.startswith("Variable '$") or "cannot represent" in message:
                 extensions["code"] = "BAD_USER_INPUT"

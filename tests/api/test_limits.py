@@ -1,0 +1,117 @@
+"""Request limits: each refusal is a typed error and nothing is written."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+from graphql import get_introspection_query
+from redis.asyncio import Redis
+
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.settings import Settings
+
+from ..conftest import http_client
+from .graphql_client import CREATE, gql, order_input
+
+
+async def test_body_over_the_limit_is_413_and_writes_nothing(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    huge = order_input(customerName="x" * (1_048_576 + 10))
+    response = await client.post("/graphql", json={"query": CREATE, "variables": {"input": huge}})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert await redis.xlen(keys.log()) == 0
+
+
+async def test_chunked_body_over_the_limit_is_413(settings: Settings) -> None:
+    small = dataclasses.replace(settings, max_body_bytes=1_000)
+
+    async def chunks():  # no content-length: the limit applies while reading
+        for _ in range(10):
+            yield b" " * 200
+
+    async with http_client(small) as client:
+        response = await client.post(
+            "/graphql", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413
+
+
+async def test_graphiql_introspection_query_works(client: httpx.AsyncClient) -> None:
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+    body = await gql(client, query)
+    assert "errors" not in body
+    names = {t["name"] for t in body["data"]["__schema"]["types"]}
+    assert {"Order", "OrderStatus", "CreateOrderInput"} <= names
+
+
+CYCLIC = """
+{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }
+"""
+
+
+async def test_cyclic_introspection_is_refused(client: httpx.AsyncClient) -> None:
+    body = await gql(client, CYCLIC)
+    assert body["data"] is None
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert "INTROSPECTION_TOO_DEEP" in codes
+
+
+async def test_cycle_hidden_in_fragments_is_refused(client: httpx.AsyncClient) -> None:
+    query = """
+    query { __schema { types { ...A } } }
+    fragment A on __Type { fields { type { ...B } } }
+    fragment B on __Type { fields { name } }
+    """
+    body = await gql(client, query)
+    assert body["errors"][0]["extensions"]["code"] == "INTROSPECTION_TOO_DEEP"
+
+
+async def test_too_deep_query_is_refused(settings: Settings) -> None:
+    shallow = dataclasses.replace(settings, max_depth=1)
+    async with http_client(shallow) as client:
+        body = await gql(client, '{ orderHistory(orderId: "x") { type } }')
+        assert "errors" not in body
+        body = await gql(client, '{ order(orderId: "x") { items { productId } } }')
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+
+
+async def test_too_many_aliases_is_refused_and_writes_nothing(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    fields = " ".join(f"a{i}: createOrder(input: $input) {{ __typename }}" for i in range(31))
+    body = await gql(
+        client, f"mutation($input: CreateOrderInput!) {{ {fields} }}", {"input": order_input()}
+    )
+    assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
+    assert await redis.xlen(keys.log()) == 0
+
+
+async def test_too_many_tokens_is_refused(client: httpx.AsyncClient) -> None:
+    query = "{ " + " ".join("__typename" for _ in range(6_000)) + " }"
+    body = await gql(client, query)
+    assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_TOKENS"
+
+
+async def test_batched_requests_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=[{"query": "{ __typename }"}] * 2)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_introspection_and_graphiql_can_be_switched_off(settings: Settings) -> None:
+    closed = dataclasses.replace(settings, introspection=False, graphiql=False)
+    async with http_client(closed) as client:
+        body = await gql(client, "{ __schema { queryType { name } } }")
+        assert body["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 404
+        assert "errors" not in await gql(client, "{ __typename }")
