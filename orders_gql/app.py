@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api.auth import Authenticator
 from .api.context import Context
 from .api.limits import Limits
 from .api.schema import build_schema
@@ -119,6 +120,7 @@ class Components:
     redis: Redis
     store: RedisEventStore
     service: OrderService
+    authenticator: Authenticator
 
 
 def build_components(settings: Settings) -> Components:
@@ -132,7 +134,17 @@ def build_components(settings: Settings) -> Components:
         max_retries=settings.command_retries,
         idempotency_ttl=settings.idempotency_ttl,
     )
-    return Components(settings=settings, redis=redis, store=store, service=service)
+    authenticator = Authenticator.from_files(
+        enabled=settings.auth_enabled,
+        jwt_secret=settings.jwt_secret,
+        jwks_file=settings.jwks_file,
+        api_keys_file=settings.api_keys_file,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return Components(
+        settings=settings, redis=redis, store=store, service=service, authenticator=authenticator
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -155,6 +167,7 @@ def create_app(settings: Settings) -> Starlette:
     graphql = OrdersGraphQL(
         build_schema(limits),
         lambda cid: Context(service=parts.service, correlation_id=cid),
+        parts.authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
 

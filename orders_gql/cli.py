@@ -46,6 +46,15 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             started.append(mongo)
             settings = replace(settings, mongodb_url=mongo.url)
             log.info("embedded SecantusDB (MongoDB protocol) on %s", mongo.url)
+        if started and not settings.auth and not settings.has_credentials:
+            settings = replace(settings, auth="off")
+            log.warning(
+                "\n%s\n  AUTHENTICATION IS OFF: this is the local playground; every caller is "
+                "an admin.\n  Set ORDERS_JWT_SECRET / ORDERS_JWKS_FILE / ORDERS_API_KEYS_FILE "
+                "to require it.\n%s",
+                "!" * 78,
+                "!" * 78,
+            )
         if started:
             (settings.data_dir / "servers.json").write_text(
                 json.dumps({"redis_url": settings.redis_url, "mongodb_url": settings.mongodb_url})

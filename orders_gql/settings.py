@@ -36,6 +36,14 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5_000
     log_level: str = "info"
+    #: "on", "off", or unset: on when credentials are configured; `serve` with
+    #: embedded servers and no credentials runs the playground with auth off.
+    auth: str = ""
+    jwt_secret: str | None = None
+    jwks_file: Path | None = None
+    api_keys_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -56,8 +64,30 @@ class Settings:
             raise SettingsError("ORDERS_REDIS_APPENDFSYNC must be always, everysec or no")
         if self.partitions < 1:
             raise SettingsError("ORDERS_PARTITIONS must be 1 or more")
+        if self.auth not in ("", "on", "off"):
+            raise SettingsError("ORDERS_AUTH must be on or off")
+        if self.auth == "on" and not self.has_credentials:
+            raise SettingsError(
+                "ORDERS_AUTH=on needs ORDERS_JWT_SECRET, ORDERS_JWKS_FILE or ORDERS_API_KEYS_FILE"
+            )
         if self.snapshot_every < 0:
             raise SettingsError("ORDERS_SNAPSHOT_EVERY must be 0 (off) or more")
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.jwt_secret or self.jwks_file or self.api_keys_file)
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether requests must authenticate; refuses an unconfigured production setup."""
+        if self.auth == "off":
+            return False
+        if self.has_credentials:
+            return True
+        raise SettingsError(
+            "authentication is not configured: set ORDERS_JWT_SECRET, ORDERS_JWKS_FILE or "
+            "ORDERS_API_KEYS_FILE, or ORDERS_AUTH=off to run without it"
+        )
 
 
 def known_variables() -> list[str]:
@@ -77,6 +107,6 @@ def _parse(name: str, kind: str, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{var} must be a whole number, not {raw!r}") from None
-    if kind == "Path":
+    if kind in ("Path", "Path | None"):
         return Path(raw)
     return raw

@@ -67,7 +67,7 @@ def service(store: RedisEventStore) -> OrderService:
 
 @pytest.fixture
 def settings(redis_server: EmbeddedRedis, key_prefix: str) -> Settings:
-    return Settings(redis_url=redis_server.url, key_prefix=key_prefix, snapshot_every=5)
+    return Settings(redis_url=redis_server.url, key_prefix=key_prefix, snapshot_every=5, auth="off")
 
 
 @contextlib.asynccontextmanager

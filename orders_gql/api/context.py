@@ -9,20 +9,24 @@ from strawberry.types import Info as StrawberryInfo
 
 from ..domain.commands import Metadata
 from ..service import OrderService, command_id_for
+from .auth import Principal, Role, require
 
 
 @dataclass
 class Context:
     service: OrderService
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    principal: str | None = None
+    principal: Principal | None = None
 
     def metadata(self, idempotency_key: str | None) -> Metadata:
         return Metadata(
             command_id=command_id_for(idempotency_key),
             correlation_id=self.correlation_id,
-            issued_by=self.principal,
+            issued_by=f"{self.principal.role}:{self.principal.subject}" if self.principal else None,
         )
+
+    def require(self, *roles: Role, what: str) -> Principal:
+        return require(self.principal, *roles, what=what)
 
 
 Info = StrawberryInfo[Context, None]

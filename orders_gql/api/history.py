@@ -12,6 +12,7 @@ from ..domain.errors import DomainError, OrderNotFound
 from ..eventstore.codec import event_to_json
 from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
 from ..service import check_order_id
+from .auth import Role
 from .context import Info
 from .errors import BadUserInput, ServiceUnavailable
 from .types import Order
@@ -47,6 +48,7 @@ class OrderEvent:
 
 async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]:
     """Every event of one order, oldest first; deleted orders keep their history."""
+    who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="orderHistory")
     try:
         check_order_id(str(order_id))
         stored = await info.context.service.store.read_stream(str(order_id))
@@ -54,6 +56,8 @@ async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]
         raise BadUserInput("orderId", err.message) from err
     except EventStoreUnavailable as exc:
         raise ServiceUnavailable("the event store") from exc
+    if stored and not who.may_see(stored[0].event.customer_email):  # type: ignore[attr-defined]
+        return []  # another customer's order: as if it did not exist
     return [OrderEvent.from_stored(s) for s in stored]
 
 
@@ -61,6 +65,7 @@ async def order_from_events(
     info: Info, order_id: strawberry.ID, as_of_version: int | None = None
 ) -> Order | None:
     """The order folded from its events (the write side's view), or null."""
+    who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="order")
     try:
         state = await info.context.service.get(str(order_id), as_of_version=as_of_version)
     except OrderNotFound:
@@ -70,6 +75,6 @@ async def order_from_events(
         raise BadUserInput(field, err.message.split(": ", 1)[-1]) from err
     except EventStoreUnavailable as exc:
         raise ServiceUnavailable("the event store") from exc
-    if state.deleted and as_of_version is None:
+    if (state.deleted and as_of_version is None) or not who.may_see(state.customer_email):
         return None
     return Order.from_state(state)

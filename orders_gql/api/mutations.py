@@ -12,6 +12,7 @@ from ..domain.errors import DomainError
 from ..eventstore.redis_store import EventStoreUnavailable
 from ..service import check_idempotency_key, new_order_id
 from . import errors as e
+from .auth import Forbidden, Role
 from .context import Info
 from .types import CreateOrderInput, Order, OrderPayload, OrderStatus
 
@@ -69,6 +70,9 @@ class Mutation:
         input: CreateOrderInput,
         idempotency_key: Annotated[str | None, _KEY] = None,
     ) -> CreateOrderResult:
+        who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="createOrder")
+        if not who.may_see(input.customer_email.strip()):
+            raise Forbidden("customers create orders for their own email only")
         try:
             check_idempotency_key(idempotency_key)
         except DomainError as err:
@@ -98,6 +102,7 @@ class Mutation:
         expected_version: Annotated[int | None, _VERSION] = None,
         idempotency_key: Annotated[str | None, _KEY] = None,
     ) -> UpdateOrderStatusResult:
+        info.context.require(Role.STAFF, Role.ADMIN, what="updateOrderStatus")
         command = commands.UpdateOrderStatus(order_id=str(order_id), status=status)
         return await _run(info, command, expected_version, idempotency_key)  # type: ignore[return-value]
 
@@ -110,6 +115,7 @@ class Mutation:
         expected_version: Annotated[int | None, _VERSION] = None,
         idempotency_key: Annotated[str | None, _KEY] = None,
     ) -> CancelOrderResult:
+        info.context.require(Role.STAFF, Role.ADMIN, what="cancelOrder")
         command = commands.CancelOrder(order_id=str(order_id), reason=reason)
         return await _run(info, command, expected_version, idempotency_key)  # type: ignore[return-value]
 
@@ -124,5 +130,6 @@ class Mutation:
         expected_version: Annotated[int | None, _VERSION] = None,
         idempotency_key: Annotated[str | None, _KEY] = None,
     ) -> DeleteOrderResult:
+        info.context.require(Role.ADMIN, what="deleteOrder")
         command = commands.DeleteOrder(order_id=str(order_id), reason=reason)
         return await _run(info, command, expected_version, idempotency_key)  # type: ignore[return-value]

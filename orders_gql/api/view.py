@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.types import ExecutionResult
 
+from .auth import AuthenticationFailed, Authenticator
 from .context import Context
 from .limits import LIMIT_CODES
 
@@ -86,10 +87,15 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
 
 class OrdersGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, schema: Any, context_factory: Callable[[str], Context], **kwargs: Any
+        self,
+        schema: Any,
+        context_factory: Callable[[str], Context],
+        authenticator: Authenticator,
+        **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self._context_factory = context_factory
+        self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,9 +110,12 @@ class OrdersGraphQL(GraphQL[Context, None]):
 
     @staticmethod
     def _error_response(status: int, reason: str, correlation_id: str) -> Response:
-        code = {405: "METHOD_NOT_ALLOWED", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE"}.get(
-            status, "BAD_REQUEST"
-        )
+        code = {
+            401: "UNAUTHENTICATED",
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            413: "PAYLOAD_TOO_LARGE",
+        }.get(status, "BAD_REQUEST")
         body = {
             "errors": [
                 {"message": reason, "extensions": {"code": code, "correlationId": correlation_id}}
@@ -115,7 +124,14 @@ class OrdersGraphQL(GraphQL[Context, None]):
         return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return self._context_factory(correlation_id_of(request.scope))
+        context = self._context_factory(correlation_id_of(request.scope))
+        try:
+            context.principal = self.authenticator.authenticate(request.headers)
+        except AuthenticationFailed as exc:
+            if isinstance(request, WebSocket):
+                return context  # websockets may still authenticate in connection_init
+            raise HTTPException(401, str(exc)) from exc
+        return context
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         data: dict[str, Any] = {"data": result.data}

@@ -303,7 +303,7 @@ async def test_event_store_down_is_a_clear_error_without_internals(redis_server:
 
     from ..conftest import http_client
 
-    dead = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    dead = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", auth="off")
     async with http_client(dead) as down:
         body = await gql(down, CREATE, {"input": order_input()})
         (error,) = body["errors"]

@@ -1,0 +1,191 @@
+"""Who is asking, and what they may do.
+
+Callers prove who they are with a bearer JWT (HS256 with a shared secret, or
+RS256/ES256 keys from a JWKS file) or, for services, an API key. Roles:
+
+- customer: creates orders for their own email, reads and subscribes to only
+  their own orders (the token must carry an `email` claim);
+- staff: reads everything, moves statuses, cancels;
+- admin: everything staff may, and deletes, replays, manages dead letters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jwt
+from graphql import GraphQLError
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    email: str | None = None
+
+    def may_see(self, customer_email: str) -> bool:
+        """Whether this caller may read an order of that customer."""
+        if self.role is not Role.CUSTOMER:
+            return True
+        return self.email is not None and self.email.lower() == customer_email.lower()
+
+
+#: The caller when authentication is switched off (the local playground).
+PLAYGROUND = Principal(subject="playground", role=Role.ADMIN)
+
+
+class AuthenticationFailed(Exception):
+    """The credentials were presented but are not valid (forged, expired, unknown)."""
+
+
+class Unauthenticated(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'",
+            extensions={"code": "UNAUTHENTICATED"},
+        )
+
+
+class Forbidden(GraphQLError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not allowed: {what}", extensions={"code": "FORBIDDEN"})
+
+
+def require(principal: Principal | None, *roles: Role, what: str) -> Principal:
+    """The principal if it has one of `roles`; else a typed top-level error."""
+    if principal is None:
+        raise Unauthenticated()
+    if principal.role not in roles:
+        raise Forbidden(f"{what} needs the role {' or '.join(r.value for r in roles)}")
+    return principal
+
+
+def _role(value: Any) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise AuthenticationFailed(f"unknown role {value!r}") from None
+
+
+class Authenticator:
+    """Verifies bearer tokens and API keys; `enabled=False` lets everyone in."""
+
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        jwt_secret: str | None = None,
+        jwks: Mapping[str, Any] | None = None,
+        api_keys: Mapping[str, Mapping[str, str]] | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self._secret = jwt_secret
+        self._jwks = jwt.PyJWKSet.from_dict(dict(jwks)) if jwks else None
+        # Keys are kept as SHA-256 digests, so the file may hold either.
+        self._api_keys = {
+            (k if k.startswith("sha256:") else "sha256:" + _digest(k)): v
+            for k, v in (api_keys or {}).items()
+        }
+        self._issuer = issuer
+        self._audience = audience
+
+    @classmethod
+    def from_files(
+        cls,
+        *,
+        enabled: bool,
+        jwt_secret: str | None,
+        jwks_file: Path | None,
+        api_keys_file: Path | None,
+        issuer: str | None = None,
+        audience: str | None = None,
+    ) -> Authenticator:
+        jwks = json.loads(jwks_file.read_text()) if jwks_file else None
+        keys = json.loads(api_keys_file.read_text()) if api_keys_file else None
+        return cls(
+            enabled=enabled,
+            jwt_secret=jwt_secret,
+            jwks=jwks,
+            api_keys=keys,
+            issuer=issuer,
+            audience=audience,
+        )
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal | None:
+        """The caller named by the headers; None when no credentials were sent.
+
+        Raises AuthenticationFailed when credentials were sent but are not valid."""
+        if not self.enabled:
+            return PLAYGROUND
+        authorization = headers.get("authorization", "")
+        api_key = headers.get("x-api-key")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
+            return self.verify_token(token.strip())
+        if api_key:
+            return self.verify_api_key(api_key)
+        return None
+
+    def verify_token(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            options: Any = {"require": ["exp", "sub"]}
+            if header.get("alg") == "HS256" and self._secret:
+                key: Any = self._secret
+                algorithms = ["HS256"]
+            elif self._jwks is not None and header.get("kid"):
+                key = self._jwks[header["kid"]].key
+                algorithms = ["RS256", "ES256"]
+            else:
+                raise AuthenticationFailed("the token's algorithm or key is not accepted")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                options=options,
+                issuer=self._issuer,
+                audience=self._audience,
+            )
+        except KeyError:
+            raise AuthenticationFailed("the token's key id is unknown") from None
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"the token is not valid: {exc}") from None
+        role = _role(claims.get("role", Role.CUSTOMER.value))
+        email = claims.get("email")
+        if role is Role.CUSTOMER and not isinstance(email, str):
+            raise AuthenticationFailed("a customer token must carry an 'email' claim")
+        return Principal(subject=str(claims["sub"]), role=role, email=email)
+
+    def verify_api_key(self, key: str) -> Principal:
+        digest = "sha256:" + _digest(key)
+        for known, entry in self._api_keys.items():
+            if hmac.compare_digest(known, digest):
+                return Principal(
+                    subject=entry.get("name", "service"),
+                    role=_role(entry.get("role", Role.STAFF.value)),
+                    email=entry.get("email"),
+                )
+        raise AuthenticationFailed("unknown API key")
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

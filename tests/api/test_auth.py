@@ -1,0 +1,166 @@
+"""Access control: each role against each operation, foreign orders, and bad
+credentials, through HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from redis.asyncio import Redis
+
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.settings import Settings, SettingsError
+
+from ..conftest import http_client
+from .graphql_client import CANCEL, CREATE, DELETE, HISTORY, UPDATE, gql, order_input
+
+SECRET = "test-secret-of-at-least-32-bytes-long!!"
+ORDER = "query($id: ID!) { order(orderId: $id) { orderId customerEmail } }"
+
+
+def token(role: str, email: str | None = None, *, secret: str = SECRET, ttl: int = 300) -> str:
+    claims: dict[str, Any] = {"sub": f"{role}-1", "role": role, "exp": int(time.time()) + ttl}
+    if email:
+        claims["email"] = email
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+ADA = bearer(token("customer", "ada@example.com"))
+BOB = bearer(token("customer", "bob@example.com"))
+STAFF = bearer(token("staff"))
+ADMIN = bearer(token("admin"))
+
+
+@pytest.fixture
+async def secured(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    keys = tmp_path / "api-keys.json"
+    keys.write_text(json.dumps({"svc-key-123": {"name": "billing", "role": "staff"}}))
+    on = dataclasses.replace(settings, auth="", jwt_secret=SECRET, api_keys_file=keys)
+    async with http_client(on) as client:
+        yield client
+
+
+async def place(client: httpx.AsyncClient, headers: dict[str, str], email: str) -> dict[str, Any]:
+    return await gql(client, CREATE, {"input": order_input(customerEmail=email)}, headers=headers)
+
+
+async def test_missing_token_is_unauthenticated_and_writes_nothing(
+    secured: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    body = await place(secured, {}, "ada@example.com")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await redis.xlen(keys.log()) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        bearer(token("staff", secret="another-secret-that-is-also-32-bytes!")),
+        bearer(token("staff", ttl=-10)),
+        bearer("not.a.jwt"),
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"X-API-Key": "wrong-key"},
+        bearer(token("customer")),  # a customer token without an email
+        bearer(token("superuser")),
+    ],
+    ids=["forged", "expired", "garbage", "basic", "unknown-key", "no-email", "unknown-role"],
+)
+async def test_bad_credentials_get_401(
+    secured: httpx.AsyncClient, redis: Redis, keys: KeySpace, headers: dict[str, str]
+) -> None:
+    response = await secured.post(
+        "/graphql",
+        json={"query": CREATE, "variables": {"input": order_input()}},
+        headers=headers,
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await redis.xlen(keys.log()) == 0
+
+
+async def test_customer_creates_and_reads_only_their_own(secured: httpx.AsyncClient) -> None:
+    mine = (await place(secured, ADA, "ada@example.com"))["data"]["createOrder"]
+    assert mine["__typename"] == "OrderPayload"
+    order_id = mine["order"]["orderId"]
+
+    other = await place(secured, ADA, "bob@example.com")
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    seen = await gql(secured, ORDER, {"id": order_id}, headers=ADA)
+    assert seen["data"]["order"]["orderId"] == order_id
+    hidden = await gql(secured, ORDER, {"id": order_id}, headers=BOB)
+    assert hidden["data"]["order"] is None
+    history = await gql(secured, HISTORY, {"id": order_id}, headers=BOB)
+    assert history["data"]["orderHistory"] == []
+
+
+OPERATIONS: dict[str, tuple[str, dict[str, Any], set[str]]] = {
+    "updateOrderStatus": (UPDATE, {"status": "CONFIRMED"}, {"staff", "admin"}),
+    "cancelOrder": (CANCEL, {"reason": "out of stock"}, {"staff", "admin"}),
+    "deleteOrder": (DELETE, {}, {"admin"}),
+}
+ROLES = {"customer": ADA, "staff": STAFF, "admin": ADMIN, "service": {"X-API-Key": "svc-key-123"}}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+@pytest.mark.parametrize("role", sorted(ROLES))
+async def test_role_matrix_for_commands(
+    secured: httpx.AsyncClient, redis: Redis, keys: KeySpace, operation: str, role: str
+) -> None:
+    order_id = (await place(secured, ADA, "ada@example.com"))["data"]["createOrder"]["order"][
+        "orderId"
+    ]
+    document, variables, allowed = OPERATIONS[operation]
+    body = await gql(secured, document, {"id": order_id, **variables}, headers=ROLES[role])
+    effective = "staff" if role == "service" else role
+    if effective in allowed:
+        assert body["data"][operation]["__typename"] == "OrderPayload"
+        assert await redis.xlen(keys.order(order_id)) == 2
+    else:
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert await redis.xlen(keys.order(order_id)) == 1
+
+
+async def test_staff_reads_everything(secured: httpx.AsyncClient) -> None:
+    order_id = (await place(secured, BOB, "bob@example.com"))["data"]["createOrder"]["order"][
+        "orderId"
+    ]
+    body = await gql(secured, ORDER, {"id": order_id}, headers=STAFF)
+    assert body["data"]["order"]["customerEmail"] == "bob@example.com"
+
+
+async def test_rs256_tokens_from_a_jwks_file(settings: Settings, tmp_path: Path) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    on = dataclasses.replace(settings, auth="", jwks_file=jwks)
+    claims = {"sub": "s", "role": "staff", "exp": int(time.time()) + 60}
+    good = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+    unknown = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k2"})
+    async with http_client(on) as client:
+        ok = await gql(client, ORDER, {"id": "nope"}, headers=bearer(good))
+        assert ok["data"] == {"order": None}
+        refused = await client.post(
+            "/graphql", json={"query": ORDER, "variables": {"id": "x"}}, headers=bearer(unknown)
+        )
+        assert refused.status_code == 401
+
+
+def test_a_production_setup_without_auth_refuses_to_start(settings: Settings) -> None:
+    with pytest.raises(SettingsError, match="not configured"):
+        _ = dataclasses.replace(settings, auth="").auth_enabled
+    with pytest.raises(SettingsError, match="needs"):
+        Settings.from_env({"ORDERS_AUTH": "on"})
