@@ -38,6 +38,7 @@ class CreateOrder:
     customer_name: str
     customer_email: str
     items: tuple[ItemInput, ...]
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,15 @@ class DomainEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class OrderCreated(DomainEvent):
+    """v2 added `currency`; v1 events (single-currency shops) upcast to USD."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
+
     customer_name: str
     customer_email: str
     items: tuple[OrderItem, ...]
     total_amount: Decimal
+    currency: str = "USD"
 
 
 @dataclass(frozen=True, kw_only=True)
