@@ -25,6 +25,8 @@ from .api.schema import build_schema
 from .api.view import OrdersGraphQL
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
+from .logs import correlation_id
+from .metrics import render as render_metrics
 from .service import OrderService
 from .settings import Settings
 
@@ -104,6 +106,7 @@ class CorrelationIdMiddleware:
         given = dict(scope.get("headers", [])).get(_CID_HEADER, b"").decode("latin-1")
         cid = given if given and len(given) <= 64 and given.isprintable() else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = cid
+        correlation_id.set(cid)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -184,6 +187,10 @@ def create_app(settings: Settings) -> Starlette:
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
+    async def metrics(request: Request) -> Response:
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
+
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
@@ -194,6 +201,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ],
         lifespan=lifespan,
     )

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from .logs import configure as configure_logging
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("orders_gql")
@@ -84,7 +85,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(settings)
         log.info("GraphiQL at http://%s:%d/graphql", args.host, args.port)
         uvicorn.run(
-            app, host=args.host, port=args.port, log_level=settings.log_level, lifespan="on"
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level,
+            log_config=None,
+            access_log=settings.access_log,
+            lifespan="on",
         )
     return 0
 
@@ -119,9 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        env = Settings.from_env()
+        configure_logging(env.log_level, env.log_format)
+    except SettingsError as exc:
+        print(f"orders-gql: {exc}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

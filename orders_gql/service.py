@@ -19,6 +19,7 @@ from .domain.errors import ConcurrencyConflict, OrderNotFound, ValidationError
 from .domain.events import DomainEvent
 from .domain.model import Order, decide, fold
 from .eventstore.redis_store import DuplicateCommand, IdempotencyRecord, RedisEventStore
+from .metrics import CONFLICT_RETRIES
 
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -142,6 +143,7 @@ class OrderService:
             except ConcurrencyConflict:
                 if expected_version is not None or attempt == self.max_retries:
                     raise
+                CONFLICT_RETRIES.inc()
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
             except DuplicateCommand as dup:

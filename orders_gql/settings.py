@@ -36,6 +36,10 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5_000
     log_level: str = "info"
+    #: "text" or "json" (one object per line, with the correlation id).
+    log_format: str = "text"
+    #: uvicorn's access log line per request (off: it costs throughput).
+    access_log: bool = False
     #: "on", "off", or unset: on when credentials are configured; `serve` with
     #: embedded servers and no credentials runs the playground with auth off.
     auth: str = ""
@@ -62,6 +66,8 @@ class Settings:
     def check(self) -> None:
         if self.redis_appendfsync not in ("always", "everysec", "no"):
             raise SettingsError("ORDERS_REDIS_APPENDFSYNC must be always, everysec or no")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("ORDERS_LOG_FORMAT must be text or json")
         if self.partitions < 1:
             raise SettingsError("ORDERS_PARTITIONS must be 1 or more")
         if self.auth not in ("", "on", "off"):

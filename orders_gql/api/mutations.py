@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import strawberry
@@ -10,6 +11,7 @@ from ..domain import commands
 from ..domain.commands import Command
 from ..domain.errors import DomainError
 from ..eventstore.redis_store import EventStoreUnavailable
+from ..metrics import COMMANDS, EVENTS_APPENDED
 from ..service import check_idempotency_key, new_order_id
 from . import errors as e
 from .auth import Forbidden, Role
@@ -30,6 +32,15 @@ DeleteOrderResult = Annotated[
     OrderPayload | _Refusals | e.ConcurrencyConflict, strawberry.union("DeleteOrderResult")
 ]
 
+log = logging.getLogger("orders_gql.commands")
+
+_COMMAND_NAMES: dict[type, str] = {
+    commands.CreateOrder: "createOrder",
+    commands.UpdateOrderStatus: "updateOrderStatus",
+    commands.CancelOrder: "cancelOrder",
+    commands.DeleteOrder: "deleteOrder",
+}
+
 _KEY = strawberry.argument(
     description="Retrying with the same key returns the first result and appends nothing."
 )
@@ -45,6 +56,7 @@ async def _run(
     idempotency_key: str | None,
 ) -> OrderPayload | e.Error:
     ctx = info.context
+    name = _COMMAND_NAMES[type(command)]
     try:
         result = await ctx.service.execute(
             command,
@@ -53,9 +65,16 @@ async def _run(
             idempotency_key=idempotency_key,
         )
     except DomainError as err:
+        COMMANDS.labels(name, err.code).inc()
+        log.debug("%s refused on order %s: %s", name, command.order_id, err.code)
         return e.to_graphql(err)
     except EventStoreUnavailable as exc:
+        COMMANDS.labels(name, "SERVICE_UNAVAILABLE").inc()
         raise e.ServiceUnavailable("the event store") from exc
+    COMMANDS.labels(name, "replayed" if result.replayed else "ok").inc()
+    log.debug("%s on order %s -> version %d", name, command.order_id, result.order.version)
+    for event in result.events:
+        EVENTS_APPENDED.labels(event.type).inc()
     return OrderPayload(
         order=Order.from_state(result.order), position=result.position, replayed=result.replayed
     )
