@@ -124,20 +124,17 @@ class RedisEventStore:
         Raises ConcurrencyConflict when it is not, DuplicateCommand when the
         idempotency key was used already; in both cases nothing is written.
         """
-        keys = [
-            self.keys.order(order_id),
-            self.keys.log(self.keys.partition_of(order_id)),
-            self.keys.idempotency(order_id, idempotency_key or ""),
-            self.keys.snapshot(order_id),
-        ]
+        keys = [self.keys.order(order_id), self.keys.log(self.keys.partition_of(order_id))]
         args: list[Any] = [
-            expected_version,
-            "1" if idempotency_key else "0",
-            idempotency_ttl,
-            fingerprint,
-            encode_snapshot(snapshot) if snapshot is not None else "",
+            f"{expected_version} {len(events)} {1 if idempotency_key else 0} "
+            f"{0 if snapshot is None else 1} {idempotency_ttl} {fingerprint}",
             *(encode_event(e) for e in events),
         ]
+        if idempotency_key:
+            keys.append(self.keys.idempotency(order_id, idempotency_key))
+        if snapshot is not None:
+            keys.append(self.keys.snapshot(order_id))
+            args.append(encode_snapshot(snapshot))
         try:
             reply = await self._append(keys=keys, args=args)
         except RedisError as exc:

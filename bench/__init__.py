@@ -1,0 +1,1 @@
+"""Benchmarks: each figure beside a limit measured in the same run, as a ratio."""

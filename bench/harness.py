@@ -1,0 +1,123 @@
+"""Servers and processes for the benchmarks, started fresh for each run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from orders_gql.embedded import EmbeddedMongo, EmbeddedRedis, free_port
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    scenario: str
+    figure: str
+    value: float
+    unit: str
+    limit_name: str = ""
+    limit: float | None = None
+    target: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.limit in (None, 0):
+            return None
+        return self.value / self.limit  # type: ignore[operator]
+
+    def meets(self) -> bool | None:
+        """Whether the target (e.g. '>= 0.4', '<= 1.2', '> 1000') is met."""
+        if not self.target:
+            return None
+        op, _, number = self.target.partition(" ")
+        subject = self.ratio if self.limit is not None else self.value
+        if subject is None:
+            return None
+        goal = float(number.replace(",", ""))
+        return {
+            ">=": subject >= goal,
+            ">": subject > goal,
+            "<=": subject <= goal,
+            "<": subject < goal,
+        }[op]
+
+
+@dataclass
+class Servers:
+    redis: EmbeddedRedis
+    mongo: EmbeddedMongo | None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+        env.update(
+            ORDERS_REDIS_URL=self.redis.url,
+            ORDERS_AUTH="off",
+            ORDERS_LOG_LEVEL="warning",
+        )
+        if self.mongo is not None:
+            env["ORDERS_MONGODB_URL"] = self.mongo.url
+        env.update(extra)
+        return env
+
+
+@contextlib.contextmanager
+def servers(
+    workdir: Path, *, mongo: bool = True, appendfsync: str = "everysec"
+) -> Iterator[Servers]:
+    redis = EmbeddedRedis(workdir / "redis", appendfsync=appendfsync)
+    redis.start()
+    db = EmbeddedMongo(workdir / "mongo") if mongo else None
+    try:
+        if db is not None:
+            db.start()
+        yield Servers(redis, db)
+    finally:
+        if db is not None:
+            db.stop()
+        redis.stop()
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orders_gql", *args], env=env, stdout=out, stderr=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def api_server(srv: Servers, workdir: Path, *extra_args: str, **env: str) -> Iterator[int]:
+    """`orders-gql serve` against the given servers; yields its port once healthy."""
+    port = free_port()
+    args = ["serve", "--port", str(port), *extra_args]
+    with process(args, srv.env(**env), workdir / f"serve-{port}.log") as proc:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited: see {workdir}/serve-{port}.log")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield port

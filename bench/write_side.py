@@ -1,0 +1,170 @@
+"""Write-side scenarios: the event store's append rate against a bare Lua
+XADD, and createOrder / updateOrderStatus over HTTP against `{ __typename }`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+
+from orders_gql.domain.commands import CreateOrder, ItemInput, Metadata
+from orders_gql.domain.model import Order, decide
+from orders_gql.eventstore.codec import encode_event
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.eventstore.redis_store import RedisEventStore
+
+from .harness import Row, Servers, api_server
+from .loadgen import run_load
+
+ITEM = {"productId": "sku-1", "productName": "Notebook", "quantity": 2, "price": "19.99"}
+CREATE = (
+    "mutation($input: CreateOrderInput!) { createOrder(input: $input) "
+    "{ __typename ... on OrderPayload { position order { orderId version status } } } }"
+)
+UPDATE = (
+    "mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) "
+    "{ __typename ... on OrderPayload { position order { version status } } } }"
+)
+TYPENAME = {"query": "{ __typename }"}
+
+
+def create_body(n: int) -> dict[str, object]:
+    return {
+        "query": CREATE,
+        "variables": {
+            "input": {
+                "customerName": f"Customer {n % 500}",
+                "customerEmail": f"c{n % 500}@example.com",
+                "items": [ITEM, {**ITEM, "productId": f"sku-{n % 50}", "quantity": 1}],
+            }
+        },
+    }
+
+
+async def _append_rates(url: str, seconds: float, concurrency: int = 16) -> tuple[float, float]:
+    """Both sides append the same event payload from `concurrency` tasks; ours
+    through RedisEventStore.append (version check, order stream + log)."""
+    redis = Redis.from_url(url)
+    store = RedisEventStore(redis, KeySpace(prefix=f"b{uuid.uuid4().hex[:6]}"))
+    item = ItemInput("sku-1", "Notebook", 2, Decimal("19.99"))
+    command = CreateOrder("template", "Ada Lovelace", "ada@example.com", (item, item))
+    (template,) = decide(
+        Order("template"), command, now=datetime.now(UTC), metadata=Metadata("c", "r")
+    )
+    payload = encode_event(template)
+    bare = redis.register_script("return redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])")
+
+    async def run_bare() -> int:
+        done = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await bare(keys=["bench:{p0}:bare"], args=[payload])
+            done += 1
+        return done
+
+    async def run_store() -> int:
+        order_id = uuid.uuid4().hex
+        done = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            event = replace(template, order_id=order_id, version=done + 1)
+            await store.append(order_id, done, [event])
+            done += 1
+        return done
+
+    rates = []
+    for work in (run_bare, run_store):
+        counts = await asyncio.gather(*(work() for _ in range(concurrency)))
+        rates.append(sum(counts) / seconds)
+    await redis.aclose()
+    return rates[0], rates[1]
+
+
+def append_rate(srv: Servers, seconds: float) -> list[Row]:
+    bare, ours = asyncio.run(_append_rates(srv.redis.url, seconds))
+    return [
+        Row(
+            "Event store append, 16 concurrent, in-process",
+            "appends/s",
+            ours,
+            "/s",
+            "bare Lua XADD of the same payload",
+            bare,
+            ">= 0.8",
+        )
+    ]
+
+
+def http_rates(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
+    """createOrder and updateOrderStatus on one worker, against `{ __typename }`."""
+    rows = []
+    with api_server(srv, workdir, "--no-projector") as port:
+        typename = run_load("127.0.0.1", port, [TYPENAME], seconds=seconds)
+        creates = run_load(
+            "127.0.0.1",
+            port,
+            [create_body(n) for n in range(1000)],
+            seconds=seconds,
+            check=b"OrderPayload",
+        )
+        rows.append(
+            Row(
+                "createOrder over HTTP, one worker, projector elsewhere, 32 clients",
+                "mutations/s",
+                creates.rate,
+                "/s",
+                "{ __typename } on the same server",
+                typename.rate,
+                ">= 0.4",
+                {
+                    "p50_ms": creates.percentile(0.5) * 1000,
+                    "p99_ms": creates.percentile(0.99) * 1000,
+                    "errors": creates.errors,
+                },
+            )
+        )
+        orders = _seed_orders(port, 2000)
+        steps = ["CONFIRMED", "PROCESSING", "SHIPPED", "DELIVERED"]
+        bodies = [
+            {"query": UPDATE, "variables": {"id": oid, "s": steps[n % 4]}}
+            for n, oid in enumerate(orders)
+        ]
+        updates = run_load("127.0.0.1", port, bodies, seconds=seconds, check=b"__typename")
+        rows.append(
+            Row(
+                "updateOrderStatus on existing orders (load + decide + append), one worker",
+                "mutations/s",
+                updates.rate,
+                "/s",
+                "{ __typename } on the same server",
+                typename.rate,
+                ">= 0.3",
+                {
+                    "p50_ms": updates.percentile(0.5) * 1000,
+                    "p99_ms": updates.percentile(0.99) * 1000,
+                },
+            )
+        )
+    return rows
+
+
+def _seed_orders(port: int, count: int) -> list[str]:
+    async def main() -> list[str]:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            sem = asyncio.Semaphore(32)
+
+            async def one(n: int) -> str:
+                async with sem:
+                    r = await client.post("/graphql", json=create_body(n))
+                    return str(r.json()["data"]["createOrder"]["order"]["orderId"])
+
+            return await asyncio.gather(*(one(n) for n in range(count)))
+
+    return asyncio.run(main())
