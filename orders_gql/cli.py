@@ -13,14 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from .cli_tools import CliError
+from .cli_tools import add_commands as add_tool_commands
 from .logs import configure as configure_logging
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("orders_gql")
-
-
-class CliError(Exception):
-    """An error to show as one line, without a traceback."""
 
 
 @contextlib.contextmanager
@@ -122,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(func=cmd_export_schema)
+    add_tool_commands(sub)
     return parser
 
 

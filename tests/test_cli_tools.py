@@ -1,0 +1,79 @@
+"""`orders-gql events` and `orders-gql check`: readable output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from orders_gql.domain.commands import Metadata, UpdateOrderStatus
+from orders_gql.domain.status import OrderStatus
+from orders_gql.embedded import EmbeddedRedis, free_port
+from orders_gql.service import OrderService
+
+from .eventstore.test_redis_store import create
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "orders_gql", *args],
+        env={**base, "ORDERS_DATA_DIR": "/nonexistent", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_events_prints_an_orders_stream_and_the_log(
+    service: OrderService, redis_server: EmbeddedRedis, key_prefix: str
+) -> None:
+    await service.execute(create("o1"), metadata=Metadata("c1", "r"))
+    await service.execute(
+        UpdateOrderStatus("o1", OrderStatus.CONFIRMED), metadata=Metadata("c2", "r")
+    )
+    env = {"ORDERS_REDIS_URL": redis_server.url, "ORDERS_KEY_PREFIX": key_prefix}
+    out = cli("events", "o1", **env)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(e["type"], e["version"]) for e in lines] == [
+        ("OrderCreated", 1),
+        ("OrderStatusChanged", 2),
+    ]
+    log = cli("events", "--after", lines[0]["position"], **env)
+    assert [json.loads(line)["version"] for line in log.stdout.splitlines()] == [2]
+
+
+def test_events_of_an_unknown_order_is_one_line(redis_server: EmbeddedRedis) -> None:
+    out = cli("events", "nope", ORDERS_REDIS_URL=redis_server.url, ORDERS_KEY_PREFIX="none")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "orders-gql: order 'nope' has no events"
+
+
+def test_unreachable_redis_is_one_line() -> None:
+    out = cli("events", "o1", ORDERS_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert out.returncode == 2
+    assert out.stderr.startswith("orders-gql: cannot read the event store")
+    assert "Traceback" not in out.stderr
+
+
+def test_check_reports_each_dependency(redis_server: EmbeddedRedis) -> None:
+    dead = f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=500"
+    out = cli("check", ORDERS_REDIS_URL=redis_server.url, ORDERS_MONGODB_URL=dead)
+    assert out.returncode == 1
+    redis_line, mongo_line = out.stdout.splitlines()
+    assert redis_line.startswith("redis    ok") and "appendonly=yes" in redis_line
+    assert mongo_line.startswith("mongodb  DOWN")
+
+
+def test_bad_setting_is_one_line() -> None:
+    out = cli("check", ORDERS_PARTITIONS="many")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "orders-gql: ORDERS_PARTITIONS must be a whole number, not 'many'"
+
+
+def test_every_command_has_help() -> None:
+    for command in ("serve", "export-schema", "events", "check"):
+        out = cli(command, "--help")
+        assert out.returncode == 0 and "usage: orders-gql" in out.stdout
