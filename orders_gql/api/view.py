@@ -3,16 +3,18 @@ correlation ids, and no internals leaked to clients."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -85,6 +87,11 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
     return formatted
 
 
+@functools.cache
+def _graphiql_page() -> str:
+    return (files("orders_gql") / "static" / "graphiql" / "index.html").read_text()
+
+
 class OrdersGraphQL(GraphQL[Context, None]):
     def __init__(
         self,
@@ -122,6 +129,10 @@ class OrdersGraphQL(GraphQL[Context, None]):
             ]
         }
         return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from this package's own copy of its assets (no CDN needed)."""
+        return HTMLResponse(_graphiql_page())
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = self._context_factory(correlation_id_of(request.scope))
