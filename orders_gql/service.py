@@ -118,10 +118,15 @@ class OrderService:
             raise ValidationError("expectedVersion", "must be 0 or more")
         print_ = fingerprint(command)
         for attempt in range(self.max_retries + 1):
-            loaded = await self.store.load(order_id, idempotency_key=idempotency_key)
-            if loaded.idempotency is not None:
-                return await self._replay(order_id, loaded.idempotency, print_)
-            state = fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
+            if attempt == 0 and isinstance(command, CreateOrder):
+                # A new order has no events: skip the load, the append checks
+                # both the version (0) and the idempotency key atomically.
+                state = Order(order_id)
+            else:
+                loaded = await self.store.load(order_id, idempotency_key=idempotency_key)
+                if loaded.idempotency is not None:
+                    return await self._replay(order_id, loaded.idempotency, print_)
+                state = fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
             if (
                 expected_version is not None
                 and state.version != expected_version

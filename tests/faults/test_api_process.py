@@ -88,12 +88,20 @@ async def test_sigkill_mid_request_then_retry_with_the_same_keys(
     api.start()
     keys_used = [f"k-{n}" for n in range(300)]
     async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
+        sem = asyncio.Semaphore(32)
+        done: list[str] = []
 
-        async def killer() -> None:
-            await asyncio.sleep(0.3)
-            api.signal(signal.SIGKILL)
+        async def one(key: str) -> dict[str, object] | None:
+            async with sem:
+                result = await _create(client, key)
+            done.append(key)
+            return result
 
-        first = await asyncio.gather(*(_create(client, k) for k in keys_used), killer())
+        tasks = [asyncio.create_task(one(k)) for k in keys_used]
+        while len(done) < 40:
+            await asyncio.sleep(0.005)
+        api.signal(signal.SIGKILL)  # with requests in flight
+        first = await asyncio.gather(*tasks)
     answered = {k: r for k, r in zip(keys_used, first, strict=False) if r is not None}
     assert 0 < len(answered) < len(keys_used), "the kill should land mid-stream"
 
@@ -115,14 +123,34 @@ async def test_sigkill_mid_request_then_retry_with_the_same_keys(
     assert await redis.xlen(keys.log()) == len(keys_used)
 
 
-async def test_sigterm_lets_in_flight_requests_finish(api: Api) -> None:
+async def test_sigterm_lets_in_flight_requests_finish(
+    api: Api, redis: Redis, keys: KeySpace
+) -> None:
     api.start()
+    answered: list[tuple[float, dict[str, object]]] = []
+    stopping = asyncio.Event()
+    sigterm_at = 0.0
+
+    async def worker(n: int, client: httpx.AsyncClient) -> None:
+        for step in range(1000):
+            result = await _create(client, f"t-{n}-{step}")
+            if result is None:
+                return  # the server closed: no more requests
+            answered.append((time.monotonic(), result))
+            if stopping.is_set() and time.monotonic() - sigterm_at > 5:
+                return
+
     async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
-        requests = [asyncio.create_task(_create(client, f"t-{n}")) for n in range(100)]
-        await asyncio.sleep(0.05)
+        workers = [asyncio.create_task(worker(n, client)) for n in range(40)]
+        while len(answered) < 40:
+            await asyncio.sleep(0.01)
+        sigterm_at = time.monotonic()
         api.signal(signal.SIGTERM)
-        results = await asyncio.gather(*requests)
-    started = [r for r in results if r is not None]
-    assert started, "some requests were in flight"
-    assert all(r["__typename"] == "OrderPayload" for r in started)
+        stopping.set()
+        await asyncio.gather(*workers)
     assert api.proc.wait(15) == 0  # type: ignore[union-attr]
+    finished_after = [r for at, r in answered if at > sigterm_at]
+    assert finished_after, "requests in flight at SIGTERM were answered"
+    assert all(r["__typename"] == "OrderPayload" for _, r in answered)
+    for _, result in answered:  # every answered order is stored
+        assert await redis.xlen(keys.order(result["order"]["orderId"])) == 1  # type: ignore[index]
