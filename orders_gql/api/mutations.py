@@ -109,7 +109,6 @@ class Mutation:
                 )
                 for i in input.items
             ),
-            currency=input.currency,
         )
         return await _run(info, command, None, idempotency_key)  # type: ignore[return-value]
 

@@ -34,7 +34,6 @@ class Order:
     customer_email: str
     items: list[OrderItem]
     total_amount: Decimal = strawberry.field(description="Sum of the items' subtotals.")
-    currency: str = strawberry.field(description="ISO 4217 code of every amount of the order.")
     order_date: datetime
     status: OrderStatus  # type: ignore[valid-type]
     version: int = strawberry.field(
@@ -62,7 +61,6 @@ class Order:
                 for i in state.items
             ],
             total_amount=state.total_amount,
-            currency=state.currency,
             order_date=state.order_date,
             status=state.status,
             version=state.version,
@@ -98,4 +96,3 @@ class CreateOrderInput:
     customer_name: str
     customer_email: str
     items: list[OrderItemInput]
-    currency: str = strawberry.field(default="USD", description="ISO 4217 code, e.g. EUR.")

@@ -38,7 +38,6 @@ class CreateOrder:
     customer_name: str
     customer_email: str
     items: tuple[ItemInput, ...]
-    currency: str = "USD"
 
 
 @dataclass(frozen=True)

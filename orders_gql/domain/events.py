@@ -41,7 +41,7 @@ class DomainEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class OrderCreated(DomainEvent):
-    """v2 added `currency`; v1 events (single-currency shops) upcast to USD."""
+    """v2 stores each item's `price` and `subtotal`; v1 stored `unitPrice` only."""
 
     SCHEMA_VERSION: ClassVar[int] = 2
 
@@ -49,7 +49,6 @@ class OrderCreated(DomainEvent):
     customer_email: str
     items: tuple[OrderItem, ...]
     total_amount: Decimal
-    currency: str = "USD"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,7 +40,6 @@ class Order:
     customer_email: str = ""
     items: tuple[OrderItem, ...] = ()
     total_amount: Decimal = Decimal("0.00")
-    currency: str = "USD"
     order_date: datetime | None = None
     status: OrderStatus = OrderStatus.PENDING
     cancellation_reason: str | None = None
@@ -67,7 +66,6 @@ def evolve(state: Order, event: DomainEvent) -> Order:
             customer_email=event.customer_email,
             items=event.items,
             total_amount=event.total_amount,
-            currency=event.currency,
             order_date=event.occurred_at,
             status=OrderStatus.PENDING,
             updated_at=event.occurred_at,
@@ -133,7 +131,6 @@ def decide(
                 customer_email=cmd.customer_email,
                 items=items,
                 total_amount=total,
-                currency=cmd.currency,
             )
         ]
     _require_live(state)

@@ -17,7 +17,6 @@ QUANTITY_MIN, QUANTITY_MAX = 1, 10_000
 PRICE_MAX = Decimal("1000000")
 REASON_MAX = 500
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 # Pragmatic address check: one @, a dotted domain, no spaces or control characters.
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -85,15 +84,7 @@ def validate_create(cmd: CreateOrder) -> CreateOrder:
     if len(cmd.items) > ITEMS_MAX:
         raise ValidationError("items", f"an order has at most {ITEMS_MAX} items")
     items = tuple(_item(i, item) for i, item in enumerate(cmd.items))
-    if not _CURRENCY.match(cmd.currency):
-        raise ValidationError("currency", "must be an ISO 4217 code such as USD or EUR")
-    return CreateOrder(
-        order_id=cmd.order_id,
-        customer_name=name,
-        customer_email=email,
-        items=items,
-        currency=cmd.currency,
-    )
+    return CreateOrder(order_id=cmd.order_id, customer_name=name, customer_email=email, items=items)
 
 
 def validate_cancel(cmd: CancelOrder) -> CancelOrder:

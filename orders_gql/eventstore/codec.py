@@ -30,9 +30,15 @@ Json = dict[str, Any]
 Upcaster = Callable[[Json], Json]
 
 
+
 def _order_created_v1_to_v2(data: Json) -> Json:
-    """v1 predates multi-currency: every order was in US dollars."""
-    return {**data, "currency": "USD"}
+    """v1 items had `unitPrice` and no `subtotal` (the seed's shape)."""
+    items = []
+    for item in data["items"]:
+        price = Decimal(item["unitPrice"])
+        rest = {k: v for k, v in item.items() if k != "unitPrice"}
+        items.append({**rest, "price": str(price), "subtotal": str(price * item["quantity"])})
+    return {**data, "items": items}
 
 
 #: (event type, from schema version) -> function giving the next version's `data`.
@@ -67,7 +73,6 @@ def _data(event: DomainEvent) -> Json:
             "customerEmail": event.customer_email,
             "items": [_item_to_json(i) for i in event.items],
             "totalAmount": str(event.total_amount),
-            "currency": event.currency,
         }
     if isinstance(event, OrderStatusChanged):
         return {"fromStatus": event.from_status.value, "toStatus": event.to_status.value}
@@ -124,7 +129,6 @@ def event_from_json(doc: Json) -> DomainEvent:
             customer_email=data["customerEmail"],
             items=tuple(_item_from_json(i) for i in data["items"]),
             total_amount=Decimal(data["totalAmount"]),
-            currency=data["currency"],
         )
     if kind == "OrderStatusChanged":
         return OrderStatusChanged(
@@ -156,7 +160,6 @@ def encode_snapshot(state: Order) -> bytes:
             "customerEmail": state.customer_email,
             "items": [_item_to_json(i) for i in state.items],
             "totalAmount": str(state.total_amount),
-            "currency": state.currency,
             "orderDate": state.order_date.isoformat() if state.order_date else None,
             "status": state.status.value,
             "cancellationReason": state.cancellation_reason,
@@ -175,7 +178,6 @@ def decode_snapshot(raw: bytes | str) -> Order:
         customer_email=doc["customerEmail"],
         items=tuple(_item_from_json(i) for i in doc["items"]),
         total_amount=Decimal(doc["totalAmount"]),
-        currency=doc.get("currency", "USD"),
         order_date=datetime.fromisoformat(doc["orderDate"]) if doc["orderDate"] else None,
         status=OrderStatus(doc["status"]),
         cancellation_reason=doc["cancellationReason"],

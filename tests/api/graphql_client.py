@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 ORDER_FIELDS = """
-  orderId customerName customerEmail totalAmount currency orderDate status version
+  orderId customerName customerEmail totalAmount orderDate status version
   cancellationReason deleted updatedAt
   items { productId productName quantity price subtotal }
 """
