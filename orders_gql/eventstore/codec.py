@@ -30,7 +30,6 @@ Json = dict[str, Any]
 Upcaster = Callable[[Json], Json]
 
 
-
 def _order_created_v1_to_v2(data: Json) -> Json:
     """v1 items had `unitPrice` and no `subtotal` (the seed's shape)."""
     items = []
