@@ -22,6 +22,10 @@ from .api.schema import schema
 from .api.view import OrdersGraphQL
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
+from .live.emails import CustomerEmails
+from .live.feeds import LiveFeeds
+from .live.hub import LiveHub
+from .live.log_tail import LogTail
 from .service import OrderService
 from .settings import Settings
 
@@ -60,6 +64,8 @@ class Components:
     redis: Redis
     store: RedisEventStore
     service: OrderService
+    hub: LiveHub
+    live: LiveFeeds
 
 
 def build_components(settings: Settings) -> Components:
@@ -73,7 +79,12 @@ def build_components(settings: Settings) -> Components:
         max_retries=settings.command_retries,
         idempotency_ttl=settings.idempotency_ttl,
     )
-    return Components(settings=settings, redis=redis, store=store, service=service)
+    emails = CustomerEmails(service.load)
+    hub = LiveHub(LogTail(store), buffer_size=settings.subscription_buffer, on_event=emails.learn)
+    live = LiveFeeds(hub, service, emails)
+    return Components(
+        settings=settings, redis=redis, store=store, service=service, hub=hub, live=live
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -82,14 +93,16 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.components = parts
+        await parts.hub.start()
         try:
             yield
         finally:
+            await parts.hub.stop()
             await parts.redis.aclose()
 
     graphql = OrdersGraphQL(
         schema,
-        lambda cid: Context(service=parts.service, correlation_id=cid),
+        lambda cid: Context(service=parts.service, correlation_id=cid, live=parts.live),
         graphql_ide="graphiql" if settings.graphiql else None,
     )
 
@@ -120,4 +133,5 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.add_middleware(CorrelationIdMiddleware)
+    app.state.components = parts
     return app

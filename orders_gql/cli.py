@@ -50,19 +50,14 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
+    from .serving import server
 
     settings = Settings.from_env()
     if args.data_dir:
         settings = replace(settings, data_dir=Path(args.data_dir))
     with embedded_servers(settings) as settings:
-        app = create_app(settings)
         log.info("GraphiQL at http://%s:%d/graphql", args.host, args.port)
-        uvicorn.run(
-            app, host=args.host, port=args.port, log_level=settings.log_level, lifespan="on"
-        )
+        server(settings, args.host, args.port).run()
     return 0
 
 

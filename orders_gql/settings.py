@@ -28,6 +28,8 @@ class Settings:
     snapshot_every: int = 50
     command_retries: int = 20
     idempotency_ttl: int = 86_400
+    #: Events that may wait for one subscriber; past that its subscription ends.
+    subscription_buffer: int = 256
     graphiql: bool = True
     introspection: bool = True
     log_level: str = "info"
@@ -53,6 +55,8 @@ class Settings:
             raise SettingsError("ORDERS_PARTITIONS must be 1 or more")
         if self.snapshot_every < 0:
             raise SettingsError("ORDERS_SNAPSHOT_EVERY must be 0 (off) or more")
+        if self.subscription_buffer < 1:
+            raise SettingsError("ORDERS_SUBSCRIPTION_BUFFER must be 1 or more")
 
 
 def known_variables() -> list[str]:

@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from .history import OrderEvent, order_from_events, order_history
 from .mutations import Mutation
+from .subscriptions import Subscription
 from .types import Order
 
 
@@ -26,6 +27,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
         config=StrawberryConfig(auto_camel_case=True),
     )
