@@ -36,6 +36,11 @@ class LiveHub:
         self._closing = False
 
     @property
+    def running(self) -> bool:
+        """True while the reader task runs."""
+        return self._task is not None and not self._task.done()
+
+    @property
     def subscriber_count(self) -> int:
         return len(self._any_order) + sum(len(s) for s in self._by_order.values())
 

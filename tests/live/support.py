@@ -60,9 +60,9 @@ def _meta() -> Metadata:
 async def create(
     service: OrderService, order_id: str, email: str = "ada@example.com", items: int = 1
 ) -> CommandResult:
-    lines = tuple(
-        ItemInput(f"p{n}", f"Product number {n}", 1, Decimal("2.50")) for n in range(items)
-    )
+    """A new order; `items` > 1 makes a big event (over 100 bytes an item)."""
+    name = "Product" if items == 1 else "A product with a long name to make the event big"
+    lines = tuple(ItemInput(f"p{n}", f"{name} {n}", 1, Decimal("2.50")) for n in range(items))
     command = CreateOrder(order_id, "Ada Lovelace", email, lines)
     return await service.execute(command, metadata=_meta())
 
