@@ -1,13 +1,14 @@
-"""The GraphQL schema: queries, mutations (and, later, subscriptions)."""
+"""The GraphQL schema: queries, mutations and subscriptions."""
 
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from .history import OrderEvent, order_from_events, order_history
 from .mutations import Mutation
+from .parsing import ParserCache
 from .subscriptions import Subscription
 from .types import Order
 
