@@ -67,7 +67,8 @@ def _wants(
 
 async def _delivered(feed: AsyncIterator[T]) -> AsyncGenerator[T, None]:
     """Yield from a feed, closing it when the client leaves; failures become
-    GraphQL errors with a code, and the subscription ends."""
+    GraphQL errors with a code, and the subscription ends. Close it with aclosing:
+    an async generator left to the garbage collector is closed only later."""
     async with contextlib.aclosing(feed):  # type: ignore[type-var]
         try:
             async for item in feed:
@@ -95,8 +96,9 @@ async def order_events(
             position_key(after)
         except InvalidPosition as exc:
             raise BadUserInput("after", str(exc)) from exc
-    async for stored in _delivered(feeds.events(wants, after)):
-        yield OrderEvent.from_stored(stored)
+    async with contextlib.aclosing(_delivered(feeds.events(wants, after))) as events:
+        async for stored in events:
+            yield OrderEvent.from_stored(stored)
 
 
 async def order_updated(info: Info, order_id: strawberry.ID) -> AsyncGenerator[Order, None]:
@@ -104,8 +106,9 @@ async def order_updated(info: Info, order_id: strawberry.ID) -> AsyncGenerator[O
     feeds = _feeds(info)
     wants = _wants(order_id, None, None)
     assert wants.order_id is not None
-    async for state in _delivered(feeds.order(wants.order_id)):
-        yield Order.from_state(state)
+    async with contextlib.aclosing(_delivered(feeds.order(wants.order_id))) as states:
+        async for state in states:
+            yield Order.from_state(state)
 
 
 @strawberry.type
