@@ -15,9 +15,15 @@ class CustomerEmails:
     """A bounded, least-recently-used cache for this process. Concurrent misses
     of one order share one load, so Redis work does not grow with subscribers."""
 
-    def __init__(self, load: Callable[[str], Awaitable[Order]], capacity: int = 10_000) -> None:
+    def __init__(
+        self,
+        load: Callable[[str], Awaitable[Order]],
+        capacity: int = 10_000,
+        concurrent_loads: int = 8,
+    ) -> None:
         self._load = load
         self.capacity = capacity
+        self._loads = asyncio.Semaphore(concurrent_loads)
         self._emails: OrderedDict[str, str] = OrderedDict()
         self._loading: dict[str, asyncio.Future[str | None]] = {}
 
@@ -48,7 +54,8 @@ class CustomerEmails:
             done.exception()  # retrieved here too, in case every waiter went away
 
     async def _fetch(self, order_id: str) -> str | None:
-        state = await self._load(order_id)
+        async with self._loads:
+            state = await self._load(order_id)
         if not state.exists:
             return None
         self._remember(order_id, state.customer_email)

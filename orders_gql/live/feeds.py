@@ -3,6 +3,7 @@ with no gap and no duplicate at the seam) and the successive states of an order.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from ..domain.model import Order, evolve
@@ -52,13 +53,26 @@ class _Seen:
 
 
 class LiveFeeds:
-    """What the subscriptions of the API read; built once per process in app.py."""
+    """What the subscriptions of the API read; built once per process in app.py.
 
-    def __init__(self, hub: LiveHub, service: OrderService, emails: CustomerEmails) -> None:
+    Reads of the store for one subscriber (catching up, an order's first state)
+    run at most `concurrent_reads` at a time, so that a crowd of clients
+    resubscribing at once (after a restart) queues instead of draining the
+    Redis connection pool."""
+
+    def __init__(
+        self,
+        hub: LiveHub,
+        service: OrderService,
+        emails: CustomerEmails,
+        *,
+        concurrent_reads: int = 16,
+    ) -> None:
         self.hub = hub
         self.service = service
         self.store = service.store
         self.emails = emails
+        self._reads = asyncio.Semaphore(concurrent_reads)
 
     async def events(self, wants: EventFilter, after: str | None) -> AsyncIterator[StoredEvent]:
         """Events matching `wants`: those after `after` from the store first, then
@@ -87,7 +101,7 @@ class LiveFeeds:
         await self.hub.ready()
         sub = self.hub.subscribe(EventFilter(order_id=order_id))
         try:
-            state = await self.service.get(order_id)
+            state = await self._get(order_id)
             yield state
             while not state.deleted and (change := await self._next(sub, None)) is not None:
                 event = change.event
@@ -96,10 +110,14 @@ class LiveFeeds:
                 if event.version == state.version + 1:
                     state = evolve(state, event)
                 else:
-                    state = await self.service.get(order_id)
+                    state = await self._get(order_id)
                 yield state
         finally:
             sub.close()
+
+    async def _get(self, order_id: str) -> Order:
+        async with self._reads:
+            return await self.service.get(order_id)
 
     @staticmethod
     async def _next(sub: Subscription, delivered: str | None) -> StoredEvent | None:
@@ -110,13 +128,16 @@ class LiveFeeds:
 
     async def _replay(self, wants: EventFilter, seen: _Seen) -> AsyncIterator[StoredEvent]:
         if wants.order_id is not None:  # the order's own stream knows the log positions
-            for stored in await self.store.read_stream(wants.order_id):
+            async with self._reads:
+                stream = await self.store.read_stream(wants.order_id)
+            for stored in stream:
                 yield stored
             return
         for partition in range(self.store.keys.partitions):
             position = seen.after(partition)
             while True:
-                page = await self.store.read_log(position, count=_PAGE, partition=partition)
+                async with self._reads:
+                    page = await self.store.read_log(position, count=_PAGE, partition=partition)
                 for stored in page:
                     self.emails.learn(stored.event)
                     yield stored

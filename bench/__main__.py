@@ -1,0 +1,6 @@
+"""`./dev bench` runs every benchmark."""
+
+from . import subscriptions
+
+if __name__ == "__main__":
+    subscriptions.main()
