@@ -80,10 +80,17 @@ class LiveHub:
         """Complete the subscriptions, then stop the reader."""
         await self.complete_all()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:  # seen after a Redis restart: redis-py hangs closing the old socket
+            log.warning("live hub reader ignores cancellation; closing its connections")
+            await self.tail.disconnect()
+            await asyncio.wait({task}, timeout=2.0)
+        with contextlib.suppress(asyncio.CancelledError):
+            if task.done():
+                task.result()
 
     def _all(self) -> list[Subscription]:
         return [*self._any_order, *(s for subs in self._by_order.values() for s in subs)]
@@ -124,4 +131,7 @@ class LiveHub:
                 continue
             backoff = 0.05
             for stored in batch:
-                self._dispatch(stored)
+                try:
+                    self._dispatch(stored)
+                except Exception:  # one bad event must not stop the reader
+                    log.exception("live hub could not hand over the event at %s", stored.position)

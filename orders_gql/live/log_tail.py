@@ -32,6 +32,12 @@ class LogTail:
         """Put the cursor at the current end of each log."""
         self.cursors = {p: await self.store.last_position(p) for p in range(len(self._logs))}
 
+    async def disconnect(self) -> None:
+        """Close the store's Redis connections, in use or not (for stopping)."""
+        pool = getattr(self.store.redis, "connection_pool", None)
+        if pool is not None:
+            await pool.disconnect(inuse_connections=True)
+
     async def read(self) -> list[StoredEvent]:
         """Events after the cursor, in log order per partition, and move past them.
         Waits up to block_ms for the first; [] when none came."""

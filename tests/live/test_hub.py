@@ -16,6 +16,8 @@ from orders_gql.api.schema import schema
 from orders_gql.app import Components, build_components
 from orders_gql.domain.model import Order
 from orders_gql.domain.status import OrderStatus
+from orders_gql.embedded import EmbeddedRedis
+from orders_gql.eventstore.redis_store import EventStoreUnavailable
 from orders_gql.live.emails import CustomerEmails
 from orders_gql.service import OrderService
 from orders_gql.settings import Settings
@@ -109,3 +111,33 @@ async def test_the_email_cache_loads_an_unknown_order_once_and_stays_bounded(
     assert await emails.email_of("nobody") is None
     assert await emails.email_of("o2") == "ben@example.com"
     assert len(emails) == 1
+
+
+async def test_the_reader_carries_on_after_redis_restarts(
+    own_redis_server: EmbeddedRedis, key_prefix: str
+) -> None:
+    settings = Settings(redis_url=own_redis_server.url, key_prefix=key_prefix)
+    parts = build_components(settings)
+    await parts.hub.start()
+    try:
+        await create(parts.service, "o1")
+        context = Context(service=parts.service, live=parts.live)
+        stream: Any = await schema.subscribe(
+            'subscription { orderUpdated(orderId: "o1") { status } }', context_value=context
+        )
+        assert (await stream.__anext__()).data == {"orderUpdated": {"status": "PENDING"}}
+
+        own_redis_server.kill()
+        own_redis_server.start()
+        async with asyncio.timeout(30):
+            while True:  # the service's own retries are not what this test is about
+                with contextlib.suppress(EventStoreUnavailable):
+                    await move(parts.service, "o1", OrderStatus.CONFIRMED)
+                    break
+                await asyncio.sleep(0.05)
+            assert (await stream.__anext__()).data == {"orderUpdated": {"status": "CONFIRMED"}}
+        await stream.aclose()
+    finally:
+        await parts.hub.stop()
+        await parts.redis.aclose()
+    assert not parts.hub.running
