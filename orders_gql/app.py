@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,6 +26,10 @@ from .api.schema import build_schema
 from .api.view import OrdersGraphQL
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
+from .live.emails import CustomerEmails
+from .live.feeds import LiveFeeds
+from .live.hub import LiveHub
+from .live.log_tail import LogTail
 from .logs import correlation_id
 from .metrics import render as render_metrics
 from .service import OrderService
@@ -125,12 +129,23 @@ class Components:
     store: RedisEventStore
     service: OrderService
     authenticator: Authenticator
+    hub: LiveHub
+    live: LiveFeeds
 
 
 def build_components(settings: Settings) -> Components:
     if not settings.redis_url:
         raise ValueError("settings.redis_url is required (serve starts an embedded one)")
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    # A blocking pool: under a burst, requests wait for a connection (up to
+    # 5 s) instead of failing with "too many connections".
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=5,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+    )
+    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes it
     store = RedisEventStore(redis, KeySpace(settings.key_prefix, settings.partitions))
     service = OrderService(
         store,
@@ -146,8 +161,17 @@ def build_components(settings: Settings) -> Components:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
+    emails = CustomerEmails(service.load)
+    hub = LiveHub(LogTail(store), buffer_size=settings.subscription_buffer, on_event=emails.learn)
+    live = LiveFeeds(hub, service, emails)
     return Components(
-        settings=settings, redis=redis, store=store, service=service, authenticator=authenticator
+        settings=settings,
+        redis=redis,
+        store=store,
+        service=service,
+        authenticator=authenticator,
+        hub=hub,
+        live=live,
     )
 
 
@@ -157,9 +181,11 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.components = parts
+        await parts.hub.start()
         try:
             yield
         finally:
+            await parts.hub.stop()
             await parts.redis.aclose()
 
     limits = Limits(
@@ -170,7 +196,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     graphql = OrdersGraphQL(
         build_schema(limits),
-        lambda cid: Context(service=parts.service, correlation_id=cid),
+        lambda cid: Context(service=parts.service, correlation_id=cid, live=parts.live),
         parts.authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
@@ -209,4 +235,5 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
+    app.state.components = parts
     return app

@@ -69,9 +69,7 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
+    from .serving import server
 
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an
     # exception so the embedded servers below are stopped, not orphaned.
@@ -80,17 +78,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.data_dir:
         settings = replace(settings, data_dir=Path(args.data_dir))
     with embedded_servers(settings) as settings:
-        app = create_app(settings)
         log.info("GraphiQL at http://%s:%d/graphql", args.host, args.port)
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=settings.log_level,
-            log_config=None,
-            access_log=settings.access_log,
-            lifespan="on",
-        )
+        server(settings, args.host, args.port).run()
     return 0
 
 

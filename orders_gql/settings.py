@@ -23,11 +23,15 @@ class Settings:
     data_dir: Path = Path(".orders-gql")
     #: appendfsync of the embedded Redis: always (no acknowledged write lost) or everysec.
     redis_appendfsync: str = "everysec"
+    #: Connections to Redis per process; requests beyond wait for one.
+    redis_max_connections: int = 64
     key_prefix: str = "orders"
     partitions: int = 1
     snapshot_every: int = 50
     command_retries: int = 20
     idempotency_ttl: int = 86_400
+    #: Events that may wait for one subscriber; past that its subscription ends.
+    subscription_buffer: int = 256
     graphiql: bool = True
     introspection: bool = True
     #: Request limits: bodies over max_body_bytes get HTTP 413.
@@ -78,6 +82,8 @@ class Settings:
             )
         if self.snapshot_every < 0:
             raise SettingsError("ORDERS_SNAPSHOT_EVERY must be 0 (off) or more")
+        if self.subscription_buffer < 1:
+            raise SettingsError("ORDERS_SUBSCRIPTION_BUFFER must be 1 or more")
 
     @property
     def has_credentials(self) -> bool:

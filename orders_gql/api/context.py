@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from strawberry.types import Info as StrawberryInfo
 
 from ..domain.commands import Metadata
+from ..live.feeds import LiveFeeds
 from ..service import OrderService, command_id_for
 from .auth import Principal, Role, require
 
@@ -17,6 +18,7 @@ class Context:
     service: OrderService
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     principal: Principal | None = None
+    live: LiveFeeds | None = None
 
     def metadata(self, idempotency_key: str | None) -> Metadata:
         return Metadata(

@@ -1,4 +1,4 @@
-"""The GraphQL schema: queries, mutations (and, later, subscriptions)."""
+"""The GraphQL schema: queries, mutations and subscriptions."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from .history import OrderEvent, order_from_events, order_history
 from .limits import Limits, schema_extensions
 from .mutations import Mutation
+from .parsing import ParserCache
+from .subscriptions import Subscription
 from .types import Order
 from .view import is_unexpected
 
@@ -53,6 +55,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     return OrdersSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             lambda: ParserCache(maxsize=256),
             *schema_extensions(limits or Limits()),

@@ -1,0 +1,153 @@
+"""The feeds a subscriber reads: events (replayed from a position, then live,
+with no gap and no duplicate at the seam) and the successive states of an order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from ..domain.model import Order, evolve
+from ..eventstore.redis_store import RedisEventStore, StoredEvent
+from ..service import OrderService
+from .emails import CustomerEmails
+from .hub import LiveHub
+from .positions import START, Key, position_key
+from .subscription import EventFilter, Overflowed, Subscription
+
+_PAGE = 500
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber's buffer overflowed; it may resubscribe after `resume_after`."""
+
+    def __init__(self, capacity: int, resume_after: str | None) -> None:
+        super().__init__(f"more than {capacity} events were waiting for this subscriber")
+        self.capacity = capacity
+        self.resume_after = resume_after
+
+
+class _Seen:
+    """The last position delivered, per partition: what is not later is a duplicate."""
+
+    def __init__(self, store: RedisEventStore, after: str | None) -> None:
+        self._partition_of = store.keys.partition_of
+        start = (position_key(after), after) if after is not None else None
+        self._last: dict[int, tuple[Key, str] | None] = dict.fromkeys(
+            range(store.keys.partitions), start
+        )
+        self.position = after
+
+    def after(self, partition: int) -> str:
+        last = self._last[partition]
+        return last[1] if last is not None else START
+
+    def is_new(self, stored: StoredEvent) -> bool:
+        partition = self._partition_of(stored.event.order_id)
+        key = position_key(stored.position)
+        last = self._last[partition]
+        if last is not None and key <= last[0]:
+            return False
+        self._last[partition] = (key, stored.position)
+        self.position = stored.position
+        return True
+
+
+class LiveFeeds:
+    """What the subscriptions of the API read; built once per process in app.py.
+
+    Reads of the store for one subscriber (catching up, an order's first state)
+    run at most `concurrent_reads` at a time, so that a crowd of clients
+    resubscribing at once (after a restart) queues instead of draining the
+    Redis connection pool."""
+
+    def __init__(
+        self,
+        hub: LiveHub,
+        service: OrderService,
+        emails: CustomerEmails,
+        *,
+        concurrent_reads: int = 16,
+    ) -> None:
+        self.hub = hub
+        self.service = service
+        self.store = service.store
+        self.emails = emails
+        self._reads = asyncio.Semaphore(concurrent_reads)
+
+    async def events(self, wants: EventFilter, after: str | None) -> AsyncIterator[StoredEvent]:
+        """Events matching `wants`: those after `after` from the store first, then
+        live ones. Raises SubscriberTooSlow when its buffer overflows."""
+        seen = _Seen(self.store, after)
+        if after is not None:  # catch up before subscribing, so the buffer stays small
+            async for stored in self._replay(wants, seen):
+                if seen.is_new(stored) and await self._matches(wants, stored):
+                    yield stored
+        await self.hub.ready()
+        sub = self.hub.subscribe(wants)
+        try:
+            if after is not None:  # what came between the replay and subscribing
+                async for stored in self._replay(wants, seen):
+                    if seen.is_new(stored) and await self._matches(wants, stored):
+                        yield stored
+            while (live := await self._next(sub, seen.position)) is not None:
+                if seen.is_new(live) and await self._matches(wants, live):
+                    yield live
+        finally:
+            sub.close()
+
+    async def order(self, order_id: str) -> AsyncIterator[Order]:
+        """The order as it stands, then its state after each change; ends after
+        it is deleted. Raises OrderNotFound when it does not exist."""
+        await self.hub.ready()
+        sub = self.hub.subscribe(EventFilter(order_id=order_id))
+        try:
+            state = await self._get(order_id)
+            yield state
+            while not state.deleted and (change := await self._next(sub, None)) is not None:
+                event = change.event
+                if event.version <= state.version:
+                    continue  # already in the state loaded
+                if event.version == state.version + 1:
+                    state = evolve(state, event)
+                else:
+                    state = await self._get(order_id)
+                yield state
+        finally:
+            sub.close()
+
+    async def _get(self, order_id: str) -> Order:
+        async with self._reads:
+            return await self.service.get(order_id)
+
+    @staticmethod
+    async def _next(sub: Subscription, delivered: str | None) -> StoredEvent | None:
+        try:
+            return await sub.get()
+        except Overflowed as exc:
+            raise SubscriberTooSlow(exc.capacity, delivered) from exc
+
+    async def _replay(self, wants: EventFilter, seen: _Seen) -> AsyncIterator[StoredEvent]:
+        if wants.order_id is not None:  # the order's own stream knows the log positions
+            async with self._reads:
+                stream = await self.store.read_stream(wants.order_id)
+            for stored in stream:
+                yield stored
+            return
+        for partition in range(self.store.keys.partitions):
+            position = seen.after(partition)
+            while True:
+                async with self._reads:
+                    page = await self.store.read_log(position, count=_PAGE, partition=partition)
+                for stored in page:
+                    self.emails.learn(stored.event)
+                    yield stored
+                if len(page) < _PAGE:
+                    break
+                position = page[-1].position
+
+    async def _matches(self, wants: EventFilter, stored: StoredEvent) -> bool:
+        if not wants.admits(stored.event):
+            return False
+        if wants.customer_email is None:
+            return True
+        return await self.emails.email_of(stored.event.order_id) == wants.customer_email

@@ -1,0 +1,137 @@
+"""The hub: one task per process tails the event log and hands each event to
+the subscribers of this process. Redis work does not depend on their number."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from ..domain.events import DomainEvent
+from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
+from .log_tail import LogTail
+from .subscription import EventFilter, Subscription
+
+log = logging.getLogger("orders_gql.live")
+
+
+class LiveHub:
+    """Fans the log out to subscriptions. `start` and `stop` belong in the app's lifespan."""
+
+    def __init__(
+        self,
+        tail: LogTail,
+        *,
+        buffer_size: int = 256,
+        on_event: Callable[[DomainEvent], None] | None = None,
+    ) -> None:
+        self.tail = tail
+        self.buffer_size = buffer_size
+        self._on_event = on_event
+        self._by_order: dict[str, set[Subscription]] = {}
+        self._any_order: set[Subscription] = set()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def running(self) -> bool:
+        """True while the reader task runs."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._any_order) + sum(len(s) for s in self._by_order.values())
+
+    async def start(self) -> None:
+        """Start the reader at the end of the log (it retries while Redis is down)."""
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="orders-gql live hub")
+
+    async def ready(self) -> None:
+        """Wait until the reader knows where the log ends: from then on, every
+        event appended reaches the subscriptions made."""
+        await self._ready.wait()
+
+    def subscribe(self, wants: EventFilter) -> Subscription:
+        """A new subscription to the events appended from now on."""
+        sub = Subscription(wants, self.buffer_size, self._forget)
+        if self._closing:
+            sub.end()
+        elif wants.order_id is not None:
+            self._by_order.setdefault(wants.order_id, set()).add(sub)
+        else:
+            self._any_order.add(sub)
+        return sub
+
+    async def complete_all(self, grace: float = 5.0) -> None:
+        """End every subscription (each gets what is buffered, then completes)
+        and wait, up to `grace` seconds, for their subscribers to leave."""
+        self._closing = True
+        for sub in self._all():
+            sub.end()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                while self.subscriber_count:
+                    await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Complete the subscriptions, then stop the reader."""
+        await self.complete_all()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:  # seen after a Redis restart: redis-py hangs closing the old socket
+            log.warning("live hub reader ignores cancellation; closing its connections")
+            await self.tail.disconnect()
+            await asyncio.wait({task}, timeout=2.0)
+        with contextlib.suppress(asyncio.CancelledError):
+            if task.done():
+                task.result()
+
+    def _all(self) -> list[Subscription]:
+        return [*self._any_order, *(s for subs in self._by_order.values() for s in subs)]
+
+    def _forget(self, sub: Subscription) -> None:
+        order_id = sub.wants.order_id
+        if order_id is None:
+            self._any_order.discard(sub)
+            return
+        subs = self._by_order.get(order_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_order[order_id]
+
+    def _dispatch(self, stored: StoredEvent) -> None:
+        event = stored.event
+        if self._on_event is not None:
+            self._on_event(event)
+        targets = [*self._any_order, *self._by_order.get(event.order_id, ())]
+        for sub in targets:
+            if sub.wants.admits(event) and not sub.offer(stored):
+                log.warning("a subscriber fell %d events behind; it is dropped", sub.capacity)
+                self._forget(sub)
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                if self.tail.cursors is None:
+                    await self.tail.seek_end()
+                self._ready.set()
+                batch = await self.tail.read()
+            except EventStoreUnavailable as exc:
+                log.warning("live hub cannot read the log (%s); retrying in %.2fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            for stored in batch:
+                try:
+                    self._dispatch(stored)
+                except Exception:  # one bad event must not stop the reader
+                    log.exception("live hub could not hand over the event at %s", stored.position)

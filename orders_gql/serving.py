@@ -1,0 +1,58 @@
+"""Serving the app with uvicorn, so that a shutdown first completes the open
+subscriptions (clients get `complete`), then closes connections and the lifespan.
+
+`python -m orders_gql.serving --port 8001` serves with settings from ORDERS_*
+only (no embedded servers): how tests and benchmarks start extra processes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+from collections.abc import Sequence
+
+import uvicorn
+
+from .app import create_app
+from .live.hub import LiveHub
+from .settings import Settings
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server; on shutdown, the live hub completes its subscriptions first."""
+
+    def __init__(self, config: uvicorn.Config, hub: LiveHub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.hub.complete_all()
+        await asyncio.sleep(0.05)  # let the `complete` messages reach the sockets
+        await super().shutdown(sockets)
+
+
+def server(settings: Settings, host: str, port: int) -> Server:
+    """A server of a new app with these settings (call `run()` or `serve()`)."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=settings.access_log,
+        lifespan="on",
+    )
+    return Server(config, app.state.components.hub)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m orders_gql.serving")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    server(Settings.from_env(), args.host, args.port).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The hub and the feeds through `schema.subscribe`, without a server: live-only
+subscriptions, Redis work per event, the email cache."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from orders_gql.api.context import Context
+from orders_gql.api.schema import schema
+from orders_gql.app import Components, build_components
+from orders_gql.domain.model import Order
+from orders_gql.domain.status import OrderStatus
+from orders_gql.embedded import EmbeddedRedis
+from orders_gql.eventstore.redis_store import EventStoreUnavailable
+from orders_gql.live.emails import CustomerEmails
+from orders_gql.service import OrderService
+from orders_gql.settings import Settings
+
+from .support import create, move
+
+LIVE_EVENTS = "subscription { orderEvents { type orderId version } }"
+
+
+@pytest.fixture
+async def parts(settings: Settings) -> AsyncIterator[Components]:
+    parts = build_components(settings)
+    await parts.hub.start()
+    yield parts
+    await parts.hub.stop()
+    await parts.redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def subscribed(parts: Components, count: int) -> AsyncIterator[list[asyncio.Future[Any]]]:
+    """`count` subscriptions known to the hub; yields the futures of their first results."""
+    context = Context(service=parts.service, live=parts.live)
+    streams: list[Any] = [
+        await schema.subscribe(LIVE_EVENTS, context_value=context) for _ in range(count)
+    ]
+    firsts = [asyncio.ensure_future(s.__anext__()) for s in streams]
+    try:
+        async with asyncio.timeout(10):
+            while parts.hub.subscriber_count < count:
+                await asyncio.sleep(0.01)
+        yield firsts
+    finally:
+        await asyncio.gather(*firsts, return_exceptions=True)
+        for stream in streams:
+            await stream.aclose()
+        assert parts.hub.subscriber_count == 0
+
+
+async def test_without_after_a_subscription_gets_the_events_appended_after_it_began(
+    parts: Components, service: OrderService
+) -> None:
+    await create(service, "before")
+    async with subscribed(parts, 1) as [first]:
+        await create(service, "after")
+        result = await first
+    assert result.errors is None
+    assert result.data == {
+        "orderEvents": {"type": "OrderCreated", "orderId": "after", "version": 1}
+    }
+
+
+async def commands_for_one_event(
+    parts: Components, service: OrderService, redis: Redis, subscribers: int
+) -> dict[str, int]:
+    """Redis commands, by name, from appending one event to its delivery to all."""
+    async with subscribed(parts, subscribers) as firsts:
+        await redis.config_resetstat()
+        await move(
+            service, "o1", OrderStatus.CONFIRMED if subscribers == 1 else OrderStatus.PROCESSING
+        )
+        results = await asyncio.gather(*firsts)
+        stats = await redis.info("commandstats")
+    assert all(r.data["orderEvents"]["orderId"] == "o1" for r in results)
+    return {name.removeprefix("cmdstat_"): s["calls"] for name, s in stats.items()}
+
+
+async def test_redis_work_per_event_does_not_grow_with_subscribers(
+    parts: Components, service: OrderService, redis: Redis
+) -> None:
+    await create(service, "o1")
+    one_calls = await commands_for_one_event(parts, service, redis, 1)
+    many_calls = await commands_for_one_event(parts, service, redis, 200)
+    assert many_calls.pop("xread", 0) <= 2 and one_calls.pop("xread", 0) <= 2
+    assert many_calls == one_calls  # the append's commands and INFO, nothing per subscriber
+
+
+async def test_the_email_cache_loads_an_unknown_order_once_and_stays_bounded(
+    service: OrderService,
+) -> None:
+    loads: list[str] = []
+
+    async def load(order_id: str) -> Order:
+        loads.append(order_id)
+        return await service.load(order_id)
+
+    await create(service, "o1", "ann@example.com")
+    await create(service, "o2", "ben@example.com")
+    emails = CustomerEmails(load, capacity=1)
+    found = await asyncio.gather(*(emails.email_of("o1") for _ in range(50)))
+    assert set(found) == {"ann@example.com"} and loads == ["o1"]
+    assert await emails.email_of("nobody") is None
+    assert await emails.email_of("o2") == "ben@example.com"
+    assert len(emails) == 1
+
+
+async def test_the_reader_carries_on_after_redis_restarts(
+    own_redis_server: EmbeddedRedis, key_prefix: str
+) -> None:
+    settings = Settings(redis_url=own_redis_server.url, key_prefix=key_prefix, auth="off")
+    parts = build_components(settings)
+    await parts.hub.start()
+    try:
+        await create(parts.service, "o1")
+        context = Context(service=parts.service, live=parts.live)
+        stream: Any = await schema.subscribe(
+            'subscription { orderUpdated(orderId: "o1") { status } }', context_value=context
+        )
+        assert (await stream.__anext__()).data == {"orderUpdated": {"status": "PENDING"}}
+
+        own_redis_server.kill()
+        own_redis_server.start()
+        async with asyncio.timeout(30):
+            while True:  # the service's own retries are not what this test is about
+                with contextlib.suppress(EventStoreUnavailable):
+                    await move(parts.service, "o1", OrderStatus.CONFIRMED)
+                    break
+                await asyncio.sleep(0.05)
+            assert (await stream.__anext__()).data == {"orderUpdated": {"status": "CONFIRMED"}}
+        await stream.aclose()
+    finally:
+        await parts.hub.stop()
+        await parts.redis.aclose()
+    assert not parts.hub.running
