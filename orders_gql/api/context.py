@@ -19,6 +19,10 @@ class Context:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     principal: Principal | None = None
     live: LiveFeeds | None = None
+    #: The websocket's connection_init payload (where browsers send credentials).
+    connection_params: dict[str, object] | None = None
+    #: Why credentials sent with a websocket handshake were refused, if they were.
+    auth_error: str | None = None
 
     def metadata(self, idempotency_key: str | None) -> Metadata:
         return Metadata(

@@ -19,6 +19,7 @@ from ..live.feeds import LiveFeeds, SubscriberTooSlow
 from ..live.positions import InvalidPosition, position_key
 from ..live.subscription import EventFilter
 from ..service import check_order_id
+from .auth import Forbidden, Role
 from .context import Info
 from .errors import BadUserInput, ServiceUnavailable
 from .history import OrderEvent
@@ -89,6 +90,11 @@ async def order_events(
     after: str | None = None,
 ) -> AsyncGenerator[OrderEvent, None]:
     """Events as they are appended, filtered; with `after`, first those since that position."""
+    who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="orderEvents")
+    if who.role is Role.CUSTOMER:
+        if customer_email is not None and not who.may_see(customer_email.strip()):
+            raise Forbidden("customers subscribe to their own orders only")
+        customer_email = who.email  # a customer sees only their own orders' events
     feeds = _feeds(info)
     wants = _wants(order_id, customer_email, types)
     if after is not None:
@@ -103,11 +109,16 @@ async def order_events(
 
 async def order_updated(info: Info, order_id: strawberry.ID) -> AsyncGenerator[Order, None]:
     """The order as it stands, then its new state after each change."""
+    who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="orderUpdated")
     feeds = _feeds(info)
     wants = _wants(order_id, None, None)
     assert wants.order_id is not None
     async with contextlib.aclosing(_delivered(feeds.order(wants.order_id))) as states:
         async for state in states:
+            if not who.may_see(state.customer_email):  # as if it did not exist
+                raise BadUserInput(
+                    "orderId", f"order {wants.order_id!r} does not exist", code="ORDER_NOT_FOUND"
+                )
             yield Order.from_state(state)
 
 

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.exceptions import ConnectionRejectionError, StrawberryGraphQLError
 from strawberry.types import ExecutionResult
 
 from .auth import AuthenticationFailed, Authenticator
@@ -140,9 +140,27 @@ class OrdersGraphQL(GraphQL[Context, None]):
             context.principal = self.authenticator.authenticate(request.headers)
         except AuthenticationFailed as exc:
             if isinstance(request, WebSocket):
-                return context  # websockets may still authenticate in connection_init
+                context.auth_error = str(exc)  # refused at connection_init
+                return context
             raise HTTPException(401, str(exc)) from exc
         return context
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Credentials may come in connection_init's payload (browsers cannot set
+        headers on a websocket): `{"Authorization": "Bearer ..."}` or `{"X-API-Key": ...}`."""
+        params = context.connection_params or {}
+        if not isinstance(params, dict):
+            raise ConnectionRejectionError({"message": "connection_init payload must be an object"})
+        given = {str(k).lower(): str(v) for k, v in params.items() if isinstance(v, str)}
+        credentials = {k: v for k, v in given.items() if k in ("authorization", "x-api-key")}
+        if credentials:
+            try:
+                context.principal = self.authenticator.authenticate(credentials)
+            except AuthenticationFailed as exc:
+                context.auth_error = str(exc)
+        if context.auth_error:
+            raise ConnectionRejectionError({"message": context.auth_error})
+        return await super().on_ws_connect(context)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         data: dict[str, Any] = {"data": result.data}

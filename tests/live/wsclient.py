@@ -64,12 +64,13 @@ class GraphQLWS:
 
 @contextlib.asynccontextmanager
 async def graphql_ws(
-    url: str, protocol: str = TRANSPORT_WS, **options: Any
+    url: str, protocol: str = TRANSPORT_WS, init: dict[str, Any] | None = None, **options: Any
 ) -> AsyncIterator[GraphQLWS]:
-    """A connection that has been acknowledged by the server."""
+    """A connection that has been acknowledged by the server (`init`: the
+    connection_init payload, e.g. credentials)."""
     async with connect(url, subprotocols=[protocol], **options) as ws:  # type: ignore[list-item]
         client = GraphQLWS(ws, protocol)
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
         assert (await client.message(None))["type"] == "connection_ack"
         yield client
 
