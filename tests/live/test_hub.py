@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from orders_gql.api.auth import PLAYGROUND
 from orders_gql.api.context import Context
 from orders_gql.api.schema import schema
 from orders_gql.app import Components, build_components
@@ -39,7 +40,7 @@ async def parts(settings: Settings) -> AsyncIterator[Components]:
 @contextlib.asynccontextmanager
 async def subscribed(parts: Components, count: int) -> AsyncIterator[list[asyncio.Future[Any]]]:
     """`count` subscriptions known to the hub; yields the futures of their first results."""
-    context = Context(service=parts.service, live=parts.live)
+    context = Context(service=parts.service, live=parts.live, principal=PLAYGROUND)
     streams: list[Any] = [
         await schema.subscribe(LIVE_EVENTS, context_value=context) for _ in range(count)
     ]
@@ -121,7 +122,7 @@ async def test_the_reader_carries_on_after_redis_restarts(
     await parts.hub.start()
     try:
         await create(parts.service, "o1")
-        context = Context(service=parts.service, live=parts.live)
+        context = Context(service=parts.service, live=parts.live, principal=PLAYGROUND)
         stream: Any = await schema.subscribe(
             'subscription { orderUpdated(orderId: "o1") { status } }', context_value=context
         )
