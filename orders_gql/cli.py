@@ -24,7 +24,7 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
     """Start embedded Redis/SecantusDB for the URLs that are not configured."""
     from .embedded import EmbeddedMongo, EmbeddedRedis, free_port
 
-    started = []
+    started: list[EmbeddedRedis | EmbeddedMongo] = []
     try:
         if not settings.redis_url:
             redis = EmbeddedRedis(
@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

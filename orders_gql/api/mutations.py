@@ -7,9 +7,9 @@ from typing import Annotated
 import strawberry
 
 from ..domain import commands
+from ..domain.commands import Command
 from ..domain.errors import DomainError
 from ..eventstore.redis_store import EventStoreUnavailable
-from ..domain.commands import Command
 from ..service import check_idempotency_key, new_order_id
 from . import errors as e
 from .context import Info
@@ -62,7 +62,7 @@ async def _run(
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Place a new order (status PENDING).")
+    @strawberry.mutation(description="Place a new order (status PENDING).")  # type: ignore[untyped-decorator]
     async def create_order(
         self,
         info: Info,
@@ -89,7 +89,7 @@ class Mutation:
         )
         return await _run(info, command, None, idempotency_key)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Move an order to the next status of its flow.")
+    @strawberry.mutation(description="Move an order to the next status of its flow.")  # type: ignore[untyped-decorator]
     async def update_order_status(
         self,
         info: Info,
@@ -101,7 +101,7 @@ class Mutation:
         command = commands.UpdateOrderStatus(order_id=str(order_id), status=status)
         return await _run(info, command, expected_version, idempotency_key)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Cancel an order that is not yet shipped, with a reason.")
+    @strawberry.mutation(description="Cancel an order that is not yet shipped, with a reason.")  # type: ignore[untyped-decorator]
     async def cancel_order(
         self,
         info: Info,
@@ -113,7 +113,7 @@ class Mutation:
         command = commands.CancelOrder(order_id=str(order_id), reason=reason)
         return await _run(info, command, expected_version, idempotency_key)  # type: ignore[return-value]
 
-    @strawberry.mutation(
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Delete a pending or cancelled order (a tombstone; its history stays)."
     )
     async def delete_order(

@@ -36,7 +36,9 @@ class Order:
     total_amount: Decimal = strawberry.field(description="Sum of the items' subtotals.")
     order_date: datetime
     status: OrderStatus  # type: ignore[valid-type]
-    version: int = strawberry.field(description="Number of events applied; pass it as expectedVersion.")
+    version: int = strawberry.field(
+        description="Number of events applied; pass it as expectedVersion."
+    )
     cancellation_reason: str | None
     deleted: bool
     updated_at: datetime

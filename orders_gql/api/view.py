@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,6 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
-from cross_web import HTTPException
 from strawberry.types import ExecutionResult
 
 from .context import Context
@@ -73,7 +73,9 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
 
 
 class OrdersGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: Any, context_factory: Callable[[str], Context], **kwargs: Any) -> None:
+    def __init__(
+        self, schema: Any, context_factory: Callable[[str], Context], **kwargs: Any
+    ) -> None:
         super().__init__(schema, **kwargs)
         self._context_factory = context_factory
 

@@ -164,7 +164,8 @@ def decide(
             raise InvalidStatusTransition(
                 state.status.value,
                 "deleted",
-                f"only pending or cancelled orders can be deleted; this one is {state.status.value}",
+                "only pending or cancelled orders can be deleted; "
+                f"this one is {state.status.value}",
             )
         return [
             OrderDeletedEvent(

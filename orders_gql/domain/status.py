@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(str, Enum):  # noqa: UP042 - str() keeps the Enum form
     PENDING = "pending"
     CONFIRMED = "confirmed"
     PROCESSING = "processing"

@@ -155,7 +155,7 @@ class RedisEventStore:
         """Every event of one order, oldest first, up to `to_version` if given."""
         end = f"{to_version}-0" if to_version is not None else "+"
         try:
-            entries = await self.redis.xrange(self.keys.order(order_id), "-", end)
+            entries: Any = await self.redis.xrange(self.keys.order(order_id), "-", end)
         except RedisError as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return [_stored(e) for e in entries]
@@ -165,7 +165,7 @@ class RedisEventStore:
     ) -> list[StoredEvent]:
         """Events of the log after a position, in position order."""
         try:
-            entries = await self.redis.xrange(
+            entries: Any = await self.redis.xrange(
                 self.keys.log(partition), f"({after}" if after != "0-0" else "-", "+", count=count
             )
         except RedisError as exc:
@@ -177,7 +177,7 @@ class RedisEventStore:
 
     async def last_position(self, partition: int = 0) -> str:
         try:
-            last = await self.redis.xrevrange(self.keys.log(partition), "+", "-", count=1)
+            last: Any = await self.redis.xrevrange(self.keys.log(partition), "+", "-", count=1)
         except RedisError as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return _text(last[0][0]) if last else "0-0"

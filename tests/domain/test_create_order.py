@@ -51,7 +51,11 @@ def test_created_event_carries_envelope_and_metadata() -> None:
     assert created.version == 1
     assert created.occurred_at == NOW
     assert created.event_id == event_id_for("cmd-1", 1)
-    assert created.metadata == {"commandId": "cmd-1", "correlationId": "corr-1", "issuedBy": "alice"}
+    assert created.metadata == {
+        "commandId": "cmd-1",
+        "correlationId": "corr-1",
+        "issuedBy": "alice",
+    }
     state = fold(Order("o1"), [created])
     assert state.status is OrderStatus.PENDING
     assert state.order_date == NOW
@@ -107,7 +111,9 @@ def test_quantity_bounds_are_inclusive() -> None:
     assert [i.quantity for i in created.items] == [1, 10_000]
 
 
-@pytest.mark.parametrize("reason,ok", [("", False), ("   ", False), ("x" * 501, False), ("late", True)])
+@pytest.mark.parametrize(
+    "reason,ok", [("", False), ("   ", False), ("x" * 501, False), ("late", True)]
+)
 def test_cancel_reason_is_required_and_bounded(reason: str, ok: bool) -> None:
     state = fold(Order("o1"), decide_create(create()))
     if ok:

@@ -23,7 +23,8 @@ from orders_gql.domain.errors import (
     OrderNotFound,
     ValidationError,
 )
-from orders_gql.domain.events import OrderCancelled, OrderDeleted as Deleted, OrderStatusChanged
+from orders_gql.domain.events import OrderCancelled, OrderStatusChanged
+from orders_gql.domain.events import OrderDeleted as Deleted
 from orders_gql.domain.model import Order, decide, fold
 from orders_gql.domain.status import OrderStatus as S
 

@@ -27,10 +27,14 @@ def meta(n: int = 1) -> Metadata:
 
 
 def create(order_id: str = "o1") -> CreateOrder:
-    return CreateOrder(order_id, "Ada Lovelace", "ada@example.com", (ItemInput("p", "Pen", 1, Decimal("2.50")),))
+    return CreateOrder(
+        order_id, "Ada Lovelace", "ada@example.com", (ItemInput("p", "Pen", 1, Decimal("2.50")),)
+    )
 
 
-async def test_append_writes_order_stream_and_log(store: RedisEventStore, redis: Redis, keys: KeySpace) -> None:
+async def test_append_writes_order_stream_and_log(
+    store: RedisEventStore, redis: Redis, keys: KeySpace
+) -> None:
     events = decide(Order("o1"), create(), now=NOW, metadata=meta())
     appended = await store.append("o1", 0, events)
     assert appended.version == 1
@@ -55,7 +59,9 @@ async def test_stale_version_conflicts_and_writes_nothing(
     assert not await redis.exists(keys.idempotency("o1", "k"), keys.snapshot("o1"))
 
 
-async def test_duplicate_idempotency_key_appends_nothing(store: RedisEventStore, redis: Redis, keys: KeySpace) -> None:
+async def test_duplicate_idempotency_key_appends_nothing(
+    store: RedisEventStore, redis: Redis, keys: KeySpace
+) -> None:
     first = decide(Order("o1"), create(), now=NOW, metadata=meta())
     done = await store.append("o1", 0, first, idempotency_key="key-1", fingerprint="f")
     with pytest.raises(DuplicateCommand) as dup:
@@ -67,12 +73,19 @@ async def test_duplicate_idempotency_key_appends_nothing(store: RedisEventStore,
 
 async def test_hash_tag_puts_an_orders_keys_in_one_slot() -> None:
     keys = KeySpace("orders", partitions=4)
-    order_keys = [keys.order("abc"), keys.snapshot("abc"), keys.idempotency("abc", "k"), keys.log(keys.partition_of("abc"))]
+    order_keys = [
+        keys.order("abc"),
+        keys.snapshot("abc"),
+        keys.idempotency("abc", "k"),
+        keys.log(keys.partition_of("abc")),
+    ]
     tags = {k[k.index("{") + 1 : k.index("}")] for k in order_keys}
     assert len(tags) == 1
 
 
-async def test_idempotency_survives_a_server_restart(own_redis_server: EmbeddedRedis, keys: KeySpace) -> None:
+async def test_idempotency_survives_a_server_restart(
+    own_redis_server: EmbeddedRedis, keys: KeySpace
+) -> None:
     client = Redis.from_url(own_redis_server.url)
     service = OrderService(RedisEventStore(client, keys))
     first = await service.execute(create("o9"), metadata=meta(), idempotency_key="retry-me")
@@ -95,7 +108,12 @@ async def test_fifty_concurrent_status_updates_leave_a_valid_chain(
     service: OrderService, store: RedisEventStore
 ) -> None:
     await service.execute(create(), metadata=meta())
-    flow = [OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
+    flow = [
+        OrderStatus.CONFIRMED,
+        OrderStatus.PROCESSING,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+    ]
     commands = [UpdateOrderStatus("o1", flow[i % 4]) for i in range(50)]
 
     async def run(i: int, cmd: UpdateOrderStatus) -> object:
@@ -111,19 +129,29 @@ async def test_fifty_concurrent_status_updates_leave_a_valid_chain(
     assert len(successes) == len(stored) - 1
     statuses = [s.event.to_status for s in stored[1:]]  # type: ignore[attr-defined]
     assert statuses == flow[: len(statuses)]  # only valid transitions were stored, in order
-    assert all(isinstance(o, InvalidStatusTransition | ConcurrencyConflict) for o in outcomes if isinstance(o, Exception))
+    assert all(
+        isinstance(o, InvalidStatusTransition | ConcurrencyConflict)
+        for o in outcomes
+        if isinstance(o, Exception)
+    )
 
 
-async def test_expected_version_mismatch_is_a_typed_conflict(service: OrderService, store: RedisEventStore) -> None:
+async def test_expected_version_mismatch_is_a_typed_conflict(
+    service: OrderService, store: RedisEventStore
+) -> None:
     await service.execute(create(), metadata=meta())
     await service.execute(UpdateOrderStatus("o1", OrderStatus.CONFIRMED), metadata=meta(2))
     with pytest.raises(ConcurrencyConflict) as conflict:
-        await service.execute(UpdateOrderStatus("o1", OrderStatus.PROCESSING), metadata=meta(3), expected_version=1)
+        await service.execute(
+            UpdateOrderStatus("o1", OrderStatus.PROCESSING), metadata=meta(3), expected_version=1
+        )
     assert (conflict.value.expected_version, conflict.value.current_version) == (1, 2)
     assert len(await store.read_stream("o1")) == 2
 
 
-async def test_read_log_pages_in_position_order(service: OrderService, store: RedisEventStore) -> None:
+async def test_read_log_pages_in_position_order(
+    service: OrderService, store: RedisEventStore
+) -> None:
     for n in range(5):
         await service.execute(create(f"o{n}"), metadata=meta(n))
     first = await store.read_log(count=3)
