@@ -3,12 +3,15 @@ service and the GraphQL schema into a Starlette app with a lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
+from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -22,6 +25,11 @@ from .api.schema import schema
 from .api.view import OrdersGraphQL
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
+from .readside.deadletters import DeadLetters
+from .readside.facade import ReadSide
+from .readside.keys import ProjectorKeys
+from .readside.projector import Projector, ProjectorConfig
+from .readside.store import ReadSideUnavailable, ReadStore
 from .service import OrderService
 from .settings import Settings
 
@@ -60,6 +68,26 @@ class Components:
     redis: Redis
     store: RedisEventStore
     service: OrderService
+    mongo: AsyncMongoClient[Any] | None = None
+    read_side: ReadSide | None = None
+
+    def projector(self) -> Projector:
+        """A projector process-member of the consumer group (needs MongoDB)."""
+        assert self.read_side is not None, "the projector needs ORDERS_MONGODB_URL"
+        s = self.settings
+        config = ProjectorConfig(
+            batch_size=s.projector_batch,
+            claim_idle_ms=s.projector_claim_idle_ms,
+            max_attempts=s.projector_max_attempts,
+            block_ms=min(1000, max(10, s.projector_claim_idle_ms // 2)),
+        )
+        rs = self.read_side
+        return Projector(self.redis, rs.store, self.store, rs.keys, config)
+
+    async def aclose(self) -> None:
+        if self.mongo is not None:
+            await self.mongo.close()
+        await self.redis.aclose()
 
 
 def build_components(settings: Settings) -> Components:
@@ -73,7 +101,24 @@ def build_components(settings: Settings) -> Components:
         max_retries=settings.command_retries,
         idempotency_ttl=settings.idempotency_ttl,
     )
-    return Components(settings=settings, redis=redis, store=store, service=service)
+    parts = Components(settings=settings, redis=redis, store=store, service=service)
+    if settings.mongodb_url:
+        parts.mongo = AsyncMongoClient(
+            settings.mongodb_url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+            connectTimeoutMS=settings.mongodb_timeout_ms,
+        )
+        read_store = ReadStore(parts.mongo, settings.mongodb_db)
+        keys = ProjectorKeys(store.keys, settings.projector_group)
+        parts.read_side = ReadSide(
+            store=read_store,
+            redis=redis,
+            keys=keys,
+            dead_letters=DeadLetters(redis, keys, read_store, store),
+            consistency_timeout=settings.consistency_timeout_ms / 1000,
+        )
+    return parts
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -82,14 +127,22 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.components = parts
+        stop = asyncio.Event()
+        task = None
+        if settings.projector and parts.read_side is not None:
+            task = asyncio.create_task(parts.projector().run(stop), name="projector")
         try:
             yield
         finally:
-            await parts.redis.aclose()
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 5)
+            await parts.aclose()
 
     graphql = OrdersGraphQL(
         schema,
-        lambda cid: Context(service=parts.service, correlation_id=cid),
+        lambda cid: Context(service=parts.service, read_side=parts.read_side, correlation_id=cid),
         graphql_ide="graphiql" if settings.graphiql else None,
     )
 
@@ -103,6 +156,12 @@ def create_app(settings: Settings) -> Starlette:
             checks["redis"] = "ok"
         except (RedisError, OSError) as exc:
             checks["redis"] = f"down: {type(exc).__name__}"
+        if parts.read_side is not None:
+            try:
+                await parts.read_side.store.ping()
+                checks["mongodb"] = "ok"
+            except ReadSideUnavailable:
+                checks["mongodb"] = "down"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

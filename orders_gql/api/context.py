@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from strawberry.types import Info as StrawberryInfo
 
 from ..domain.commands import Metadata
+from ..readside.facade import ReadSide
 from ..service import OrderService, command_id_for
 
 
 @dataclass
 class Context:
     service: OrderService
+    read_side: ReadSide | None = None
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     principal: str | None = None
 
