@@ -9,8 +9,8 @@ import sys
 from collections.abc import AsyncIterator
 
 from .app import Components, build_components
-from .settings import Settings
 from .readside.rebuild import rebuild
+from .settings import Settings
 
 
 @contextlib.asynccontextmanager

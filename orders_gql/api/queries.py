@@ -16,7 +16,7 @@ from ..domain.errors import ValidationError
 from ..domain.status import OrderStatus as DomainStatus
 from ..domain.validation import normalise_email
 from ..readside import queries as rq
-from ..readside.documents import OrderSummary as EmptySummary
+from ..readside.documents import OrderSummaryFields as EmptySummary
 from ..readside.facade import BadPosition
 from ..readside.generations import ReadModels
 from ..readside.progress import NotYetProjected

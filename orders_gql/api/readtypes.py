@@ -11,7 +11,7 @@ from ..readside import documents as docs
 from .types import Order, OrderItem, OrderStatus, StatusChange
 
 
-def order_from_view(view: docs.OrderView) -> Order:
+def order_from_view(view: docs.OrderViewFields) -> Order:
     order = Order(
         order_id=strawberry.ID(view.id),
         customer_name=view.customer_name,
@@ -75,7 +75,7 @@ class OrderSummary:
     orders_by_month: list[MonthCount]
 
     @classmethod
-    def from_doc(cls, doc: docs.OrderSummary) -> OrderSummary:
+    def from_doc(cls, doc: docs.OrderSummaryFields) -> OrderSummary:
         return cls(
             total_orders=doc.total_orders,
             total_revenue=money(doc.total_revenue_cents),
@@ -101,7 +101,7 @@ class CustomerStats:
     total_spent: Decimal
 
     @classmethod
-    def from_doc(cls, doc: docs.CustomerStats) -> CustomerStats:
+    def from_doc(cls, doc: docs.CustomerStatsFields) -> CustomerStats:
         return cls(
             customer_email=doc.id,
             customer_name=doc.customer_name,

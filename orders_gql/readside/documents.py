@@ -9,7 +9,6 @@ sortable; amounts have at most two decimals by the domain's rules.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import ClassVar
 
 from beanie import DecimalAnnotation, Document
@@ -39,10 +38,10 @@ class ItemView(BaseModel):
     subtotal: DecimalAnnotation
 
 
-class OrderView(Document):
+class OrderViewFields(BaseModel):
     """One order as the queries see it; `version` guards every change."""
 
-    id: str  # type: ignore[assignment]  # the order id
+    id: str  # the order id
     customer_name: str
     customer_email: str
     items: list[ItemView]
@@ -58,9 +57,9 @@ class OrderView(Document):
     created_at: datetime
     updated_at: datetime
 
-    @property
-    def total(self) -> Decimal:
-        return Decimal(self.total_amount)
+
+class OrderView(OrderViewFields, Document):  # type: ignore[misc]
+    """The order views' document: collection and indexes."""
 
     class Settings:
         name = "order_views"
@@ -79,16 +78,18 @@ class OrderView(Document):
         ]
 
 
-class CustomerStats(Document):
+class CustomerStatsFields(BaseModel):
     """Per customer: orders not deleted, and what they spent (revenue, see Summary)."""
 
-    id: str  # type: ignore[assignment]  # the customer email
+    id: str  # the customer email
     customer_name: str
     #: "<order date>|<order id>" of the order whose name is shown (the newest).
     name_key: str
     order_count: int = 0
     total_spent_cents: int = 0
 
+
+class CustomerStats(CustomerStatsFields, Document):  # type: ignore[misc]
     class Settings:
         name = "customer_stats"
         use_revision = False
@@ -104,34 +105,38 @@ class CustomerStats(Document):
         ]
 
 
-class OrderSummary(Document):
+class OrderSummaryFields(BaseModel):
     """Totals over all orders that are not deleted. Revenue counts orders that
     are neither cancelled nor deleted, so `revenue_by_status` has no cancelled
     share and its values add up to `total_revenue_cents`."""
 
-    id: str = SUMMARY_ID  # type: ignore[assignment]
+    id: str = SUMMARY_ID
     total_orders: int = 0
     total_revenue_cents: int = 0
     orders_by_status: dict[str, int] = Field(default_factory=dict)
     revenue_by_status_cents: dict[str, int] = Field(default_factory=dict)
     orders_by_month: dict[str, int] = Field(default_factory=dict)
 
+
+class OrderSummary(OrderSummaryFields, Document):  # type: ignore[misc]
     class Settings:
         name = "order_summary"
         use_revision = False
 
 
-class Checkpoint(Document):
+class CheckpointFields(BaseModel):
     """How far a generation got: the highest applied log position per partition.
     Written in the same transaction as the read-model changes of each batch;
     `sealed` once a newer generation replaced it, so late writers retry there."""
 
-    id: str  # type: ignore[assignment]  # the generation
+    id: str  # the generation
     positions: dict[str, str] = Field(default_factory=dict)
     applied: int = 0
     sealed: bool = False
     updated_at: datetime | None = None
 
+
+class Checkpoint(CheckpointFields, Document):  # type: ignore[misc]
     class Settings:
         name = "projection_checkpoints"
         use_revision = False

@@ -7,11 +7,22 @@ import asyncio
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from beanie import init_beanie
+from beanie import Document, init_beanie
+from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from .documents import ActiveGeneration, Checkpoint, CustomerStats, OrderSummary, OrderView
+from .documents import (
+    ActiveGeneration,
+    Checkpoint,
+    CustomerStats,
+    CustomerStatsFields,
+    OrderSummary,
+    OrderSummaryFields,
+    OrderView,
+    OrderViewFields,
+)
 
 
 @dataclass(frozen=True)
@@ -19,29 +30,38 @@ class ReadModels:
     """The document classes of one generation."""
 
     generation: str
-    views: type[OrderView]
-    customers: type[CustomerStats]
-    summary: type[OrderSummary]
+    views: Any  # Document classes built at run time, see _document
+    customers: Any
+    summary: Any
 
     def collection_names(self) -> list[str]:
         return [m.get_collection_name() for m in (self.views, self.customers, self.summary)]
 
 
+def _document(template: type[Document], fields: type[BaseModel], generation: str) -> Any:
+    """A Document class with `template`'s fields, indexes and options, whose
+    collection name has the generation's suffix. Built from the fields' model
+    and Document directly: Beanie would re-initialise a Document parent."""
+    name = f"{template.__name__}_{generation}"
+    base: Any = template.Settings
+    settings = type(
+        "Settings",
+        (base,),
+        {"name": f"{base.name}_{generation}", "__qualname__": f"{name}.Settings",
+         "__module__": __name__},
+    )  # fmt: skip
+    return type(name, (fields, Document), {"Settings": settings, "__qualname__": name,
+                                           "__module__": __name__})  # fmt: skip
+
+
 @functools.cache
 def models_for(generation: str) -> ReadModels:
-    class GenOrderView(OrderView):
-        class Settings(OrderView.Settings):
-            name = f"{OrderView.Settings.name}_{generation}"
-
-    class GenCustomerStats(CustomerStats):
-        class Settings(CustomerStats.Settings):
-            name = f"{CustomerStats.Settings.name}_{generation}"
-
-    class GenOrderSummary(OrderSummary):
-        class Settings(OrderSummary.Settings):
-            name = f"{OrderSummary.Settings.name}_{generation}"
-
-    return ReadModels(generation, GenOrderView, GenCustomerStats, GenOrderSummary)
+    return ReadModels(
+        generation,
+        _document(OrderView, OrderViewFields, generation),
+        _document(CustomerStats, CustomerStatsFields, generation),
+        _document(OrderSummary, OrderSummaryFields, generation),
+    )
 
 
 def new_generation_name() -> str:
@@ -61,9 +81,7 @@ class Binder:
 
     async def generation(self, generation: str) -> ReadModels:
         models = models_for(generation)
-        await self._bind(
-            generation, [models.views, models.customers, models.summary, ActiveGeneration]
-        )
+        await self._bind(generation, [models.views, models.customers, models.summary])
         return models
 
     async def _bind(self, key: str, documents: list[type]) -> None:

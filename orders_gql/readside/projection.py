@@ -20,7 +20,13 @@ from ..domain.events import (
     OrderStatusChanged,
 )
 from ..domain.status import OrderStatus
-from .documents import CustomerStats, ItemView, OrderSummary, OrderView, StatusChange
+from .documents import (
+    CustomerStatsFields,
+    ItemView,
+    OrderSummaryFields,
+    OrderViewFields,
+    StatusChange,
+)
 
 
 class ProjectionError(Exception):
@@ -31,17 +37,17 @@ def cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-def month_of(view: OrderView) -> str:
+def month_of(view: OrderViewFields) -> str:
     return view.order_date.strftime("%Y-%m")
 
 
-def name_key(view: OrderView) -> str:
+def name_key(view: OrderViewFields) -> str:
     return f"{view.order_date.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{view.id}"
 
 
 def project(
-    view: OrderView | None, event: DomainEvent, position: str, cls: type[OrderView]
-) -> OrderView:
+    view: OrderViewFields | None, event: DomainEvent, position: str, cls: type[OrderViewFields]
+) -> OrderViewFields:
     """The view after `event`, which must be the next version of the order."""
     if isinstance(event, OrderCreated):
         if view is not None:
@@ -85,10 +91,10 @@ def project(
         }
         if isinstance(event, OrderCancelled):
             update["cancellation_reason"] = event.reason
-        updated: OrderView = view.model_copy(update=update)
+        updated: OrderViewFields = view.model_copy(update=update)
         return updated
     if isinstance(event, OrderDeleted):
-        deleted: OrderView = view.model_copy(update={**common, "deleted": True})
+        deleted: OrderViewFields = view.model_copy(update={**common, "deleted": True})
         return deleted
     raise ProjectionError(f"no projection for event type {event.type}")
 
@@ -104,7 +110,7 @@ class Contribution:
     month: str
 
     @classmethod
-    def of(cls, view: OrderView | None) -> Contribution | None:
+    def of(cls, view: OrderViewFields | None) -> Contribution | None:
         if view is None or view.deleted:
             return None
         revenue = 0 if view.status == OrderStatus.CANCELLED.value else view.total_cents
@@ -119,7 +125,7 @@ def _add(counter: dict[str, int], key: str, delta: int) -> None:
         counter.pop(key, None)
 
 
-def apply_to_summary(summary: OrderSummary, c: Contribution, sign: int) -> None:
+def apply_to_summary(summary: OrderSummaryFields, c: Contribution, sign: int) -> None:
     """Add (sign=1) or remove (sign=-1) one order's contribution."""
     summary.total_orders += sign * c.orders
     summary.total_revenue_cents += sign * c.revenue_cents
@@ -129,14 +135,14 @@ def apply_to_summary(summary: OrderSummary, c: Contribution, sign: int) -> None:
     _add(summary.orders_by_month, c.month, sign)
 
 
-def apply_to_customer(customer: CustomerStats, c: Contribution, sign: int) -> None:
+def apply_to_customer(customer: CustomerStatsFields, c: Contribution, sign: int) -> None:
     customer.order_count += sign * c.orders
     customer.total_spent_cents += sign * c.revenue_cents
 
 
-def summarise(views: list[OrderView]) -> OrderSummary:
+def summarise(views: list[OrderViewFields]) -> OrderSummaryFields:
     """The summary computed from scratch (for checks and tests)."""
-    summary = OrderSummary()
+    summary = OrderSummaryFields()
     for view in views:
         c = Contribution.of(view)
         if c is not None:

@@ -14,17 +14,12 @@ import orjson
 from beanie import SortDirection
 from pymongo.errors import PyMongoError
 
-from .documents import SUMMARY_ID, CustomerStats, OrderSummary, OrderView
+from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
 from .generations import ReadModels
 from .projection import cents
 from .store import ReadSideUnavailable
 
 SEARCH_MAX = 100
-_TOP = [
-    ("total_spent_cents", SortDirection.DESCENDING),
-    ("order_count", SortDirection.DESCENDING),
-    ("_id", SortDirection.ASCENDING),
-]
 
 
 class BadCursor(ValueError):
@@ -69,13 +64,13 @@ class OrderFilterSpec:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[OrderView]
+    items: list[OrderViewFields]
     has_next: bool
     end_cursor: str | None
     total: int
 
 
-def encode_cursor(view: OrderView) -> str:
+def encode_cursor(view: OrderViewFields) -> str:
     raw = orjson.dumps([view.order_date.isoformat(), view.id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -124,24 +119,27 @@ async def list_orders(
     )
 
 
-async def get_order(models: ReadModels, order_id: str) -> OrderView | None:
+async def get_order(models: ReadModels, order_id: str) -> OrderViewFields | None:
     try:
-        return await models.views.find_one({"_id": order_id, "deleted": False})
+        found: OrderViewFields | None = await models.views.find_one(
+            {"_id": order_id, "deleted": False}
+        )
+        return found
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
 
 
-async def get_summary(models: ReadModels) -> OrderSummary:
+async def get_summary(models: ReadModels) -> OrderSummaryFields:
     try:
         found = await models.summary.find_one({"_id": SUMMARY_ID})
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
-    return found or OrderSummary()
+    return found or OrderSummaryFields()
 
 
-async def top_customers(models: ReadModels, limit: int) -> list[CustomerStats]:
+async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
     try:
-        return (
+        top: list[CustomerStatsFields] = (
             await models.customers.find({"order_count": {"$gt": 0}})
             .sort(
                 [
@@ -155,3 +153,4 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStats]:
         )
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
+    return top

@@ -19,7 +19,14 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from ..domain.events import DomainEvent
-from .documents import ACTIVE_ID, SUMMARY_ID, Checkpoint, CustomerStats, OrderSummary, OrderView
+from .documents import (
+    ACTIVE_ID,
+    SUMMARY_ID,
+    Checkpoint,
+    CheckpointFields,
+    CustomerStatsFields,
+    OrderViewFields,
+)
 from .generations import Binder, ReadModels, new_generation_name
 from .positions import later
 from .projection import Contribution, apply_to_customer, apply_to_summary, name_key, project
@@ -130,9 +137,9 @@ class ReadStore:
             return await self.binder.generation(current), False
         return models, True
 
-    async def checkpoint(self, generation: str) -> Checkpoint | None:
+    async def checkpoint(self, generation: str) -> CheckpointFields | None:
         doc = await self.checkpoints.find_one({"_id": generation})
-        return Checkpoint.model_validate(doc) if doc else None
+        return CheckpointFields.model_validate(doc) if doc else None
 
     async def switch(self, generation: str) -> str | None:
         """Make `generation` the active one, if it has applied at least every
@@ -223,7 +230,7 @@ class ReadStore:
             ).to_list()
         }
         outcome = Outcome(gen)
-        after: dict[str, OrderView] = {}
+        after: dict[str, OrderViewFields] = {}
         gaps: set[str] = set()
         for order_id, items in by_order.items():
             view = before.get(order_id)
@@ -253,8 +260,8 @@ class ReadStore:
         self,
         session: AsyncClientSession,
         models: ReadModels,
-        before: dict[str, OrderView],
-        after: dict[str, OrderView],
+        before: dict[str, OrderViewFields],
+        after: dict[str, OrderViewFields],
     ) -> None:
         ops = [
             ReplaceOne(
@@ -273,7 +280,7 @@ class ReadStore:
         summary_doc = await models.summary.get_pymongo_collection().find_one(
             {"_id": SUMMARY_ID}, session=session
         )
-        summary = OrderSummary.model_validate(summary_doc) if summary_doc else OrderSummary()
+        summary = models.summary.model_validate(summary_doc or {})
         emails = {v.customer_email for v in after.values()}
         customers = {
             c.id: c
@@ -329,7 +336,7 @@ def _now() -> datetime:
 
 
 __all__ = [
-    "CustomerStats",
+    "CustomerStatsFields",
     "Delivery",
     "Gap",
     "Outcome",
