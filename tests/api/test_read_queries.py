@@ -165,7 +165,8 @@ async def test_summary_and_top_customers(client: httpx.AsyncClient) -> None:
           orderSummary(consistentWith: $p) { totalOrders totalRevenue
             ordersByStatus { status count } revenueByStatus { status revenue }
             ordersByMonth { month count } }
-          topCustomers(limit: 2, consistentWith: $p) { customerEmail customerName orderCount totalSpent }
+          topCustomers(limit: 2, consistentWith: $p) {
+            customerEmail customerName orderCount totalSpent }
         }""",
         p=pos,
     )
@@ -197,12 +198,12 @@ async def test_bad_arguments_are_top_level_errors_with_a_field(client: httpx.Asy
         (
             '{ orders(filter: {customerEmail: "not-an-email"}) { totalCount } }',
             "filter.customerEmail",
-        ),  # fmt: skip
+        ),
         (
             '{ orders(filter: {fromDate: "2026-02-01T00:00:00Z", toDate: "2026-01-01T00:00:00Z"})'
             " { totalCount } }",
             "filter.toDate",
-        ),  # fmt: skip
+        ),
         ("{ topCustomers(limit: 0) { customerEmail } }", "limit"),
         ('{ order(orderId: "bad id!") { orderId } }', "orderId"),
         ('{ orders(consistentWith: "yesterday") { totalCount } }', "consistentWith"),
