@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from beanie import DecimalAnnotation, Document
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 #: The single summary document's id.
@@ -20,6 +20,7 @@ SUMMARY_ID = "summary"
 #: The pointer document's id in the `readside` collection.
 ACTIVE_ID = "active"
 
+_BY_NAME = ConfigDict(populate_by_name=True)
 _NEWEST = [("order_date", DESCENDING), ("_id", DESCENDING)]
 _LIVE_NEWEST = [("deleted", ASCENDING), *_NEWEST]
 
@@ -41,7 +42,9 @@ class ItemView(BaseModel):
 class OrderViewFields(BaseModel):
     """One order as the queries see it; `version` guards every change."""
 
-    id: str  # the order id
+    model_config = _BY_NAME
+
+    id: str = Field(alias="_id")  # the order id
     customer_name: str
     customer_email: str
     items: list[ItemView]
@@ -81,7 +84,9 @@ class OrderView(OrderViewFields, Document):  # type: ignore[misc]
 class CustomerStatsFields(BaseModel):
     """Per customer: orders not deleted, and what they spent (revenue, see Summary)."""
 
-    id: str  # the customer email
+    model_config = _BY_NAME
+
+    id: str = Field(alias="_id")  # the customer email
     customer_name: str
     #: "<order date>|<order id>" of the order whose name is shown (the newest).
     name_key: str
@@ -110,7 +115,9 @@ class OrderSummaryFields(BaseModel):
     are neither cancelled nor deleted, so `revenue_by_status` has no cancelled
     share and its values add up to `total_revenue_cents`."""
 
-    id: str = SUMMARY_ID
+    model_config = _BY_NAME
+
+    id: str = Field(default=SUMMARY_ID, alias="_id")
     total_orders: int = 0
     total_revenue_cents: int = 0
     orders_by_status: dict[str, int] = Field(default_factory=dict)
@@ -129,7 +136,9 @@ class CheckpointFields(BaseModel):
     Written in the same transaction as the read-model changes of each batch;
     `sealed` once a newer generation replaced it, so late writers retry there."""
 
-    id: str  # the generation
+    model_config = _BY_NAME
+
+    id: str = Field(alias="_id")  # the generation
     positions: dict[str, str] = Field(default_factory=dict)
     applied: int = 0
     sealed: bool = False

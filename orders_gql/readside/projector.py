@@ -91,8 +91,6 @@ class Projector:
         delay = 0.1
         while not stop.is_set():
             try:
-                if not self.started:
-                    await self.start()
                 await self.step()
                 delay = 0.1
             except asyncio.CancelledError:
@@ -107,6 +105,16 @@ class Projector:
 
     async def step(self) -> int:
         """One round: own pending entries, else claimed ones, else new ones."""
+        if not self.started:
+            await self.start()
+        try:
+            return await self._step()
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):  # the log or group was deleted: create it again
+                self.started = False
+            raise
+
+    async def _step(self) -> int:
         entries = await self._read("0", block=None)
         if not entries:
             entries = await self._claim()
