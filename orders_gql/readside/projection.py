@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ..domain.events import (
     DomainEvent,
@@ -46,13 +47,14 @@ def name_key(view: OrderViewFields) -> str:
 
 
 def project(
-    view: OrderViewFields | None, event: DomainEvent, position: str, cls: type[OrderViewFields]
+    view: OrderViewFields | None, event: DomainEvent, position: str, cls: Any
 ) -> OrderViewFields:
-    """The view after `event`, which must be the next version of the order."""
+    """The view after `event`, which must be the next version of the order;
+    `cls` is the generation's OrderView document class."""
     if isinstance(event, OrderCreated):
         if view is not None:
             raise ProjectionError(f"order {event.order_id} is created twice")
-        return cls(
+        created: OrderViewFields = cls(
             id=event.order_id,
             customer_name=event.customer_name,
             customer_email=event.customer_email,
@@ -76,6 +78,7 @@ def project(
             created_at=event.occurred_at,
             updated_at=event.occurred_at,
         )
+        return created
     if view is None:
         raise ProjectionError(f"{event.type} for order {event.order_id}, which has no view")
     common = {"version": event.version, "position": position, "updated_at": event.occurred_at}

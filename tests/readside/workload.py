@@ -32,7 +32,7 @@ def script(orders: int, seed: int = 7, prefix: str = "o") -> list[Command]:
                 rng.choice(["Mug", "Pen", "Lamp (LED)", "Desk"]),
                 rng.randint(1, 3),
                 Decimal(rng.randint(100, 9999)) / 100,
-            )  # fmt: skip
+            )
             for k in range(rng.randint(1, 3))
         )
         email = f"customer{rng.randint(0, orders // 4)}@example.com"
