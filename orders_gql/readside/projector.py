@@ -26,6 +26,7 @@ from .deadletters import BLOCKED, FAILED, describe, letter_fields
 from .failures import is_infrastructure
 from .filling import apply_filled
 from .keys import ProjectorKeys
+from .positions import key as position_key
 from .store import Delivery, ReadStore
 
 log = logging.getLogger("orders_gql.projector")
@@ -191,8 +192,13 @@ class Projector:
                         raise
                     failures.append((e, single))
         await self._ack(done)
-        for e, error in failures:
-            await self._failed(e, error)
+        parked_at: dict[str, str] = {}
+        for e, error in sorted(failures, key=lambda f: position_key(f[0].position)):
+            order_id = describe(e.raw or b"")[0]
+            if order_id in parked_at:
+                await self._park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
+            elif await self._failed(e, error):
+                parked_at[order_id] = e.position
 
     async def _blocked(self, entries: list[Entry]) -> dict[str, str]:
         blocked: dict[str, str] = {}
@@ -213,14 +219,16 @@ class Projector:
                 pipe.hdel(self.keys.attempts(p), *ids)
         await pipe.execute()
 
-    async def _failed(self, e: Entry, exc: Exception) -> None:
+    async def _failed(self, e: Entry, exc: Exception) -> bool:
+        """Count a failed attempt; park the entry (True) after the last one."""
         attempts = int(await self.redis.hincrby(self.keys.attempts(e.partition), e.position, 1))
         error = f"{type(exc).__name__}: {exc}"
-        if attempts >= self.config.max_attempts:
-            log.error("parking %s after %d attempts: %s", e.position, attempts, error)
-            await self._park(e, FAILED, error, attempts)
-        else:
+        if attempts < self.config.max_attempts:
             log.warning("entry %s failed (attempt %d): %s", e.position, attempts, error)
+            return False
+        log.error("parking %s after %d attempts: %s", e.position, attempts, error)
+        await self._park(e, FAILED, error, attempts)
+        return True
 
     async def _park(self, e: Entry, reason: str, error: str, attempts: int) -> None:
         """Dead-letter, block the order and acknowledge, all in one MULTI."""
