@@ -3,13 +3,16 @@ service and the GraphQL schema into a Starlette app with a lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
+from pymongo import AsyncMongoClient
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -32,6 +35,11 @@ from .live.hub import LiveHub
 from .live.log_tail import LogTail
 from .logs import correlation_id
 from .metrics import render as render_metrics
+from .readside.deadletters import DeadLetters
+from .readside.facade import ReadSide
+from .readside.keys import ProjectorKeys
+from .readside.projector import Projector, ProjectorConfig
+from .readside.store import ReadSideUnavailable, ReadStore
 from .service import OrderService
 from .settings import Settings
 
@@ -131,6 +139,26 @@ class Components:
     authenticator: Authenticator
     hub: LiveHub
     live: LiveFeeds
+    mongo: AsyncMongoClient[Any] | None = None
+    read_side: ReadSide | None = None
+
+    def projector(self) -> Projector:
+        """A projector process-member of the consumer group (needs MongoDB)."""
+        assert self.read_side is not None, "the projector needs ORDERS_MONGODB_URL"
+        s = self.settings
+        config = ProjectorConfig(
+            batch_size=s.projector_batch,
+            claim_idle_ms=s.projector_claim_idle_ms,
+            max_attempts=s.projector_max_attempts,
+            block_ms=min(1000, max(10, s.projector_claim_idle_ms // 2)),
+        )
+        rs = self.read_side
+        return Projector(self.redis, rs.store, self.store, rs.keys, config)
+
+    async def aclose(self) -> None:
+        if self.mongo is not None:
+            await self.mongo.close()
+        await self.redis.aclose()
 
 
 def build_components(settings: Settings) -> Components:
@@ -164,7 +192,7 @@ def build_components(settings: Settings) -> Components:
     emails = CustomerEmails(service.load)
     hub = LiveHub(LogTail(store), buffer_size=settings.subscription_buffer, on_event=emails.learn)
     live = LiveFeeds(hub, service, emails)
-    return Components(
+    parts = Components(
         settings=settings,
         redis=redis,
         store=store,
@@ -173,6 +201,23 @@ def build_components(settings: Settings) -> Components:
         hub=hub,
         live=live,
     )
+    if settings.mongodb_url:
+        parts.mongo = AsyncMongoClient(
+            settings.mongodb_url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+            connectTimeoutMS=settings.mongodb_timeout_ms,
+        )
+        read_store = ReadStore(parts.mongo, settings.mongodb_db)
+        keys = ProjectorKeys(store.keys, settings.projector_group)
+        parts.read_side = ReadSide(
+            store=read_store,
+            redis=redis,
+            keys=keys,
+            dead_letters=DeadLetters(redis, keys, read_store, store),
+            consistency_timeout=settings.consistency_timeout_ms / 1000,
+        )
+    return parts
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -181,12 +226,20 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.components = parts
+        stop = asyncio.Event()
+        task = None
+        if settings.projector and parts.read_side is not None:
+            task = asyncio.create_task(parts.projector().run(stop), name="projector")
         await parts.hub.start()
         try:
             yield
         finally:
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 5)
             await parts.hub.stop()
-            await parts.redis.aclose()
+            await parts.aclose()
 
     limits = Limits(
         max_depth=settings.max_depth,
@@ -196,7 +249,9 @@ def create_app(settings: Settings) -> Starlette:
     )
     graphql = OrdersGraphQL(
         build_schema(limits),
-        lambda cid: Context(service=parts.service, correlation_id=cid, live=parts.live),
+        lambda cid: Context(
+            service=parts.service, read_side=parts.read_side, correlation_id=cid, live=parts.live
+        ),
         parts.authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
@@ -211,6 +266,12 @@ def create_app(settings: Settings) -> Starlette:
             checks["redis"] = "ok"
         except (RedisError, OSError) as exc:
             checks["redis"] = f"down: {type(exc).__name__}"
+        if parts.read_side is not None:
+            try:
+                await parts.read_side.store.ping()
+                checks["mongodb"] = "ok"
+            except ReadSideUnavailable:
+                checks["mongodb"] = "down"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

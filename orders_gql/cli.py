@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
@@ -77,9 +78,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.data_dir:
         settings = replace(settings, data_dir=Path(args.data_dir))
+    if args.no_projector:
+        settings = replace(settings, projector=False)
     with embedded_servers(settings) as settings:
         log.info("GraphiQL at http://%s:%d/graphql", args.host, args.port)
         server(settings, args.host, args.port).run()
+    return 0
+
+
+def _servers_settings() -> Settings:
+    settings = Settings.from_env()
+    if not settings.redis_url or not settings.mongodb_url:
+        raise CliError(
+            "set ORDERS_REDIS_URL and ORDERS_MONGODB_URL to the servers `serve` uses "
+            "(it logs the embedded servers' URLs)"
+        )
+    return settings
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    from .cli_readside import run_projector
+
+    asyncio.run(run_projector(_servers_settings()))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .cli_readside import replay
+
+    asyncio.run(replay(_servers_settings(), switch=not args.no_switch))
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from .cli_readside import dead_letters
+
+    asyncio.run(dead_letters(_servers_settings(), args.action, args.order))
     return 0
 
 
@@ -105,7 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", help="folder of the embedded servers' data")
+    serve.add_argument(
+        "--no-projector", action="store_true", help="do not run the projector in this process"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    project = sub.add_parser("project", help="run the projector alone (several may run)")
+    project.set_defaults(func=cmd_project)
+
+    replay = sub.add_parser(
+        "replay", help="rebuild the read models from the events into new collections, then switch"
+    )
+    replay.add_argument("--no-switch", action="store_true", help="build only; keep the current")
+    replay.set_defaults(func=cmd_replay)
+
+    letters = sub.add_parser("dead-letters", help="list or retry the projector's dead letters")
+    letters.add_argument("action", choices=["list", "retry"])
+    letters.add_argument("--order", help="only this order id")
+    letters.set_defaults(func=cmd_dead_letters)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(func=cmd_export_schema)

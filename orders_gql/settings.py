@@ -32,6 +32,18 @@ class Settings:
     idempotency_ttl: int = 86_400
     #: Events that may wait for one subscriber; past that its subscription ends.
     subscription_buffer: int = 256
+    #: Run the projector inside `serve` (off: `serve --no-projector`).
+    projector: bool = True
+    projector_group: str = "projector"
+    projector_batch: int = 500
+    #: Entries pending this long on a consumer are taken over by another.
+    projector_claim_idle_ms: int = 10_000
+    #: Failed attempts after which an entry is parked as a dead letter.
+    projector_max_attempts: int = 5
+    #: How long a query with consistentWith waits for the projector.
+    consistency_timeout_ms: int = 5_000
+    #: How long a MongoDB call may wait for the server before SERVICE_UNAVAILABLE.
+    mongodb_timeout_ms: int = 2_000
     graphiql: bool = True
     introspection: bool = True
     #: Request limits: bodies over max_body_bytes get HTTP 413.
@@ -80,6 +92,10 @@ class Settings:
             raise SettingsError(
                 "ORDERS_AUTH=on needs ORDERS_JWT_SECRET, ORDERS_JWKS_FILE or ORDERS_API_KEYS_FILE"
             )
+        if self.projector_batch < 1 or self.projector_max_attempts < 1:
+            raise SettingsError("ORDERS_PROJECTOR_BATCH and _MAX_ATTEMPTS must be 1 or more")
+        if self.consistency_timeout_ms < 0 or self.mongodb_timeout_ms < 1:
+            raise SettingsError("ORDERS_CONSISTENCY_TIMEOUT_MS/MONGODB_TIMEOUT_MS out of range")
         if self.snapshot_every < 0:
             raise SettingsError("ORDERS_SNAPSHOT_EVERY must be 0 (off) or more")
         if self.subscription_buffer < 1:

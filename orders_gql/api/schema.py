@@ -8,12 +8,17 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from .history import OrderEvent, order_from_events, order_history
+from . import queries as q
+from .admin import AdminMutation, DeadLetter, dead_letters
+from .connection import OrderConnection
+from .history import OrderEvent, order_history
 from .limits import Limits, schema_extensions
-from .mutations import Mutation
+from .mutations import Mutation as OrderMutation
 from .parsing import ParserCache
+from .readtypes import CustomerStats, OrderSummary
 from .subscriptions import Subscription
 from .types import Order
 from .view import is_unexpected
@@ -23,13 +28,40 @@ log = logging.getLogger("orders_gql.api")
 
 @strawberry.type
 class Query:
+    orders: OrderConnection = strawberry.field(
+        resolver=q.orders, description="Orders matching the filter, newest first."
+    )
     order: Order | None = strawberry.field(
-        resolver=order_from_events,
-        description="One order by id, or null. asOfVersion: as it stood at that version.",
+        resolver=q.order,
+        description="One order from the read model, or null when unknown or deleted. "
+        "asOfVersion: as it stood at that version, folded from its events.",
+    )
+    orders_by_status: OrderConnection = strawberry.field(
+        resolver=q.orders_by_status, description="Orders in one status, newest first."
+    )
+    customer_orders: OrderConnection = strawberry.field(
+        resolver=q.customer_orders, description="One customer's orders, newest first."
+    )
+    search_orders: OrderConnection = strawberry.field(
+        resolver=q.search_orders,
+        description="Case-insensitive literal match on customer name, email and product "
+        "names (1 to 100 characters).",
+    )
+    order_summary: OrderSummary = strawberry.field(
+        resolver=q.order_summary, description="Totals, maintained as events arrive."
+    )
+    top_customers: list[CustomerStats] = strawberry.field(
+        resolver=q.top_customers, description="Customers by revenue, highest first."
     )
     order_history: list[OrderEvent] = strawberry.field(
         resolver=order_history, description="The audit trail of an order, from the event store."
     )
+    dead_letters: list[DeadLetter] = strawberry.field(
+        resolver=dead_letters, description="Operators: events the projector parked."
+    )
+
+
+Mutation = merge_types("Mutation", (OrderMutation, AdminMutation))
 
 
 class OrdersSchema(strawberry.Schema):

@@ -27,6 +27,13 @@ class OrderItem:
     subtotal: Decimal = strawberry.field(description="price x quantity, computed by the server.")
 
 
+@strawberry.type(description="One status an order went through, and when.")
+class StatusChange:
+    status: OrderStatus  # type: ignore[valid-type]
+    at: datetime
+    version: int
+
+
 @strawberry.type(description="An order of the shop.")
 class Order:
     order_id: strawberry.ID
@@ -42,6 +49,11 @@ class Order:
     cancellation_reason: str | None
     deleted: bool
     updated_at: datetime
+    status_history: list[StatusChange] | None = strawberry.field(
+        default=None,
+        description="Statuses with their times, from the read model; null when the order "
+        "is folded from its events (mutation payloads, asOfVersion).",
+    )
 
     @classmethod
     def from_state(cls, state: model.Order) -> Order:

@@ -37,6 +37,14 @@ class _Seen:
         )
         self.position = after
 
+    async def skip_to_now(self, store: RedisEventStore) -> None:
+        """Live only: what each log holds already is not new, even if the
+        process's reader has not handed it out yet."""
+        for partition in self._last:
+            last = await store.last_position(partition)
+            if last != START:
+                self._last[partition] = (position_key(last), last)
+
     def after(self, partition: int) -> str:
         last = self._last[partition]
         return last[1] if last is not None else START
@@ -78,6 +86,8 @@ class LiveFeeds:
         """Events matching `wants`: those after `after` from the store first, then
         live ones. Raises SubscriberTooSlow when its buffer overflows."""
         seen = _Seen(self.store, after)
+        if after is None:
+            await seen.skip_to_now(self.store)
         if after is not None:  # catch up before subscribing, so the buffer stays small
             async for stored in self._replay(wants, seen):
                 if seen.is_new(stored) and await self._matches(wants, stored):

@@ -23,7 +23,14 @@ from ..conftest import http_client
 from .graphql_client import CANCEL, CREATE, DELETE, HISTORY, UPDATE, gql, order_input
 
 SECRET = "test-secret-of-at-least-32-bytes-long!!"
-ORDER = "query($id: ID!) { order(orderId: $id) { orderId customerEmail } }"
+ORDER = """query($id: ID!, $pos: String) {
+  order(orderId: $id, consistentWith: $pos) { orderId customerEmail }
+}"""
+LIST = """query($email: String, $pos: String) {
+  orders(filter: {customerEmail: $email}, consistentWith: $pos) {
+    totalCount edges { node { customerEmail } }
+  }
+}"""
 
 
 def token(role: str, email: str | None = None, *, secret: str = SECRET, ttl: int = 300) -> str:
@@ -98,9 +105,10 @@ async def test_customer_creates_and_reads_only_their_own(secured: httpx.AsyncCli
     other = await place(secured, ADA, "bob@example.com")
     assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
-    seen = await gql(secured, ORDER, {"id": order_id}, headers=ADA)
+    pos = mine["position"]
+    seen = await gql(secured, ORDER, {"id": order_id, "pos": pos}, headers=ADA)
     assert seen["data"]["order"]["orderId"] == order_id
-    hidden = await gql(secured, ORDER, {"id": order_id}, headers=BOB)
+    hidden = await gql(secured, ORDER, {"id": order_id, "pos": pos}, headers=BOB)
     assert hidden["data"]["order"] is None
     history = await gql(secured, HISTORY, {"id": order_id}, headers=BOB)
     assert history["data"]["orderHistory"] == []
@@ -137,7 +145,10 @@ async def test_staff_reads_everything(secured: httpx.AsyncClient) -> None:
     order_id = (await place(secured, BOB, "bob@example.com"))["data"]["createOrder"]["order"][
         "orderId"
     ]
-    body = await gql(secured, ORDER, {"id": order_id}, headers=STAFF)
+    position = (await gql(secured, HISTORY, {"id": order_id}, headers=STAFF))["data"][
+        "orderHistory"
+    ][-1]["position"]
+    body = await gql(secured, ORDER, {"id": order_id, "pos": position}, headers=STAFF)
     assert body["data"]["order"]["customerEmail"] == "bob@example.com"
 
 
@@ -164,3 +175,35 @@ def test_a_production_setup_without_auth_refuses_to_start(settings: Settings) ->
         _ = dataclasses.replace(settings, auth="").auth_enabled
     with pytest.raises(SettingsError, match="needs"):
         Settings.from_env({"ORDERS_AUTH": "on"})
+
+
+async def test_customers_list_only_their_own_orders(secured: httpx.AsyncClient) -> None:
+    await place(secured, BOB, "bob@example.com")
+    pos = (await place(secured, ADA, "ada@example.com"))["data"]["createOrder"]["position"]
+    mine = await gql(secured, LIST, {"pos": pos}, headers=ADA)
+    emails = {e["node"]["customerEmail"] for e in mine["data"]["orders"]["edges"]}
+    assert emails == {"ada@example.com"}
+    theirs = await gql(secured, LIST, {"email": "bob@example.com", "pos": pos}, headers=ADA)
+    assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    everyone = await gql(secured, LIST, {"pos": pos}, headers=STAFF)
+    assert everyone["data"]["orders"]["totalCount"] == 2
+
+
+@pytest.mark.parametrize(
+    "query,allowed",
+    [
+        ("{ orderSummary { totalOrders } }", {"staff", "admin"}),
+        ("{ topCustomers { customerEmail } }", {"staff", "admin"}),
+        ("{ deadLetters { position } }", {"admin"}),
+        ("mutation { retryDeadLetters { applied } }", {"admin"}),
+    ],
+)
+@pytest.mark.parametrize("role", ["customer", "staff", "admin"])
+async def test_role_matrix_for_reports_and_operations(
+    secured: httpx.AsyncClient, query: str, allowed: set[str], role: str
+) -> None:
+    body = await gql(secured, query, headers=ROLES[role])
+    if role in allowed:
+        assert "errors" not in body, body
+    else:
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -40,7 +40,8 @@ async def test_a_customer_receives_only_their_own_events(
     secured: Running, service: OrderService
 ) -> None:
     async with graphql_ws(secured.url, init=bearer("customer", "ada@example.com")) as ada:
-        await ada.subscribe("mine", EVENTS)
+        start = await service.store.last_position()
+        await ada.subscribe("mine", EVENTS, after=start)
         await create(service, "bobs", email="bob@example.com")
         last = await create(service, "adas", email="ada@example.com")
         events = await ada.until("mine", last.position)
@@ -62,7 +63,7 @@ async def test_a_customer_cannot_subscribe_to_another_customer(
 
 async def test_staff_sees_every_order(secured: Running, service: OrderService) -> None:
     async with graphql_ws(secured.url, init=bearer("staff")) as staff:
-        await staff.subscribe("all", EVENTS)
+        await staff.subscribe("all", EVENTS, after=await service.store.last_position())
         first = await create(service, "o-a", email="a@example.com")
         last = await create(service, "o-b", email="b@example.com")
         events = await staff.until("all", last.position)

@@ -1,0 +1,42 @@
+"""Relay-style connection of orders, shared by every list query."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..readside.queries import Page, encode_cursor
+from .readtypes import order_from_view
+from .types import Order
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="Pass it as `after` for the next page.")
+
+
+@strawberry.type
+class OrderEdge:
+    node: Order
+    cursor: str
+
+
+@strawberry.type(description="A page of orders, newest first.")
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Orders matching, over all pages.")
+
+    @classmethod
+    def from_page(cls, page: Page) -> OrderConnection:
+        return cls(
+            edges=[OrderEdge(node=order_from_view(v), cursor=encode_cursor(v)) for v in page.items],
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+            total_count=page.total,
+        )
+
+    @classmethod
+    def empty(cls) -> OrderConnection:
+        return cls(
+            edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None), total_count=0
+        )

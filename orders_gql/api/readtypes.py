@@ -1,0 +1,110 @@
+"""GraphQL types answered from the read models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from ..domain.status import OrderStatus as DomainStatus
+from ..readside import documents as docs
+from .types import Order, OrderItem, OrderStatus, StatusChange
+
+
+def order_from_view(view: docs.OrderViewFields) -> Order:
+    order = Order(
+        order_id=strawberry.ID(view.id),
+        customer_name=view.customer_name,
+        customer_email=view.customer_email,
+        items=[
+            OrderItem(
+                product_id=i.product_id,
+                product_name=i.product_name,
+                quantity=i.quantity,
+                price=Decimal(i.price),
+                subtotal=Decimal(i.subtotal),
+            )
+            for i in view.items
+        ],
+        total_amount=Decimal(view.total_amount),
+        order_date=view.order_date,
+        status=DomainStatus(view.status),
+        version=view.version,
+        cancellation_reason=view.cancellation_reason,
+        deleted=view.deleted,
+        updated_at=view.updated_at,
+    )
+    order.status_history = [
+        StatusChange(status=DomainStatus(s.status), at=s.at, version=s.version)
+        for s in view.status_history
+    ]
+    return order
+
+
+def money(amount_cents: int) -> Decimal:
+    return (Decimal(amount_cents) / 100).quantize(Decimal("0.01"))
+
+
+@strawberry.type
+class StatusCount:
+    status: OrderStatus  # type: ignore[valid-type]
+    count: int
+
+
+@strawberry.type
+class StatusRevenue:
+    status: OrderStatus  # type: ignore[valid-type]
+    revenue: Decimal
+
+
+@strawberry.type
+class MonthCount:
+    month: str = strawberry.field(description="YYYY-MM of the order date (UTC).")
+    count: int
+
+
+@strawberry.type(
+    description="Totals over orders that are not deleted. Revenue counts orders that are "
+    "neither cancelled nor deleted, so revenueByStatus has no CANCELLED share."
+)
+class OrderSummary:
+    total_orders: int
+    total_revenue: Decimal
+    orders_by_status: list[StatusCount]
+    revenue_by_status: list[StatusRevenue]
+    orders_by_month: list[MonthCount]
+
+    @classmethod
+    def from_doc(cls, doc: docs.OrderSummaryFields) -> OrderSummary:
+        return cls(
+            total_orders=doc.total_orders,
+            total_revenue=money(doc.total_revenue_cents),
+            orders_by_status=[
+                StatusCount(status=s, count=doc.orders_by_status.get(s.value, 0))
+                for s in DomainStatus
+            ],
+            revenue_by_status=[
+                StatusRevenue(status=s, revenue=money(doc.revenue_by_status_cents.get(s.value, 0)))
+                for s in DomainStatus
+            ],
+            orders_by_month=[
+                MonthCount(month=m, count=n) for m, n in sorted(doc.orders_by_month.items())
+            ],
+        )
+
+
+@strawberry.type(description="A customer's orders (not deleted) and revenue (see OrderSummary).")
+class CustomerStats:
+    customer_email: str
+    customer_name: str
+    order_count: int
+    total_spent: Decimal
+
+    @classmethod
+    def from_doc(cls, doc: docs.CustomerStatsFields) -> CustomerStats:
+        return cls(
+            customer_email=doc.id,
+            customer_name=doc.customer_name,
+            order_count=doc.order_count,
+            total_spent=money(doc.total_spent_cents),
+        )

@@ -1,0 +1,72 @@
+"""The read side's command-line actions: project, replay, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+from .app import Components, build_components
+from .readside.rebuild import rebuild
+from .settings import Settings
+
+
+@contextlib.asynccontextmanager
+async def _components(settings: Settings) -> AsyncIterator[Components]:
+    parts = build_components(settings)
+    try:
+        yield parts
+    finally:
+        await parts.aclose()
+
+
+async def run_projector(settings: Settings) -> None:
+    """Project until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with _components(settings) as parts:
+        projector = parts.projector()
+        print(f"projector {projector.consumer} started", file=sys.stderr, flush=True)
+        await projector.run(stop)
+
+
+def _bar(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
+    sys.stderr.flush()
+
+
+async def replay(settings: Settings, switch: bool = True) -> None:
+    async with _components(settings) as parts:
+        assert parts.read_side is not None
+        rs = parts.read_side
+        result = await rebuild(
+            rs.store, parts.store, rs.keys, batch_size=settings.projector_batch,
+            switch=switch, progress=_bar,
+        )  # fmt: skip
+        sys.stderr.write("\n")
+        where = f"switched from {result.replaced}" if result.replaced else "not switched"
+        print(
+            f"replayed {result.events} events ({result.applied} applied, "
+            f"{len(result.skipped)} skipped) into generation {result.generation}; {where}"
+        )
+
+
+async def dead_letters(settings: Settings, action: str, order_id: str | None) -> None:
+    async with _components(settings) as parts:
+        assert parts.read_side is not None
+        letters = parts.read_side.dead_letters
+        if action == "retry":
+            report = await letters.retry(order_id)
+            print(f"applied {report.applied}, still dead {report.still_dead}")
+            return
+        found = await letters.list(order_id, limit=1000)
+        for x in found:
+            print(f"{x.position}\t{x.order_id}\tv{x.version}\t{x.event_type}\t{x.reason}\t"
+                  f"attempts={x.attempts}\t{x.error}")  # fmt: skip
+        print(f"{len(found)} dead letters")

@@ -1,0 +1,93 @@
+"""Generations of read models: the same Beanie documents bound to collections
+suffixed with the generation's name (`order_views_g1`), created on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from beanie import Document, init_beanie
+from pydantic import BaseModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .documents import (
+    ActiveGeneration,
+    Checkpoint,
+    CustomerStats,
+    CustomerStatsFields,
+    OrderSummary,
+    OrderSummaryFields,
+    OrderView,
+    OrderViewFields,
+)
+
+
+@dataclass(frozen=True)
+class ReadModels:
+    """The document classes of one generation."""
+
+    generation: str
+    views: Any  # Document classes built at run time, see _document
+    customers: Any
+    summary: Any
+
+    def collection_names(self) -> list[str]:
+        return [m.get_collection_name() for m in (self.views, self.customers, self.summary)]
+
+
+def _document(template: type[Document], fields: type[BaseModel], generation: str) -> Any:
+    """A Document class with `template`'s fields, indexes and options, whose
+    collection name has the generation's suffix. Built from the fields' model
+    and Document directly: Beanie would re-initialise a Document parent."""
+    name = f"{template.__name__}_{generation}"
+    base: Any = template.Settings
+    settings = type(
+        "Settings",
+        (base,),
+        {"name": f"{base.name}_{generation}", "__qualname__": f"{name}.Settings",
+         "__module__": __name__},
+    )  # fmt: skip
+    return type(name, (fields, Document), {"Settings": settings, "__qualname__": name,
+                                           "__module__": __name__})  # fmt: skip
+
+
+@functools.cache
+def models_for(generation: str) -> ReadModels:
+    return ReadModels(
+        generation,
+        _document(OrderView, OrderViewFields, generation),
+        _document(CustomerStats, CustomerStatsFields, generation),
+        _document(OrderSummary, OrderSummaryFields, generation),
+    )
+
+
+def new_generation_name() -> str:
+    return "g" + datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+
+
+class Binder:
+    """Initialises Beanie (and so the indexes) once per database and generation."""
+
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self.db = db
+        self._bound: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def base(self) -> None:
+        await self._bind("", [ActiveGeneration, Checkpoint])
+
+    async def generation(self, generation: str) -> ReadModels:
+        models = models_for(generation)
+        await self._bind(generation, [models.views, models.customers, models.summary])
+        return models
+
+    async def _bind(self, key: str, documents: list[type]) -> None:
+        if key in self._bound:
+            return
+        async with self._lock:
+            if key not in self._bound:
+                await init_beanie(database=self.db, document_models=documents)
+                self._bound.add(key)

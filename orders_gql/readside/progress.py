@@ -1,0 +1,64 @@
+"""Read-your-writes: has the projector passed a log position? Passed means no
+entry at or before it is still undelivered or pending in the consumer group,
+in any partition: each was committed to the read models, or parked."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from .keys import ProjectorKeys
+from .positions import later
+
+
+class NotYetProjected(Exception):
+    """The projector did not pass the position within the timeout."""
+
+    def __init__(self, position: str, timeout: float) -> None:
+        super().__init__(
+            f"the read models did not reach position {position} within {timeout:g}s; "
+            "retry later or without consistentWith"
+        )
+
+
+async def has_passed(redis: Redis, keys: ProjectorKeys, position: str) -> bool:
+    for p in keys.partitions:
+        log = keys.log(p)
+        try:
+            groups: Any = await redis.xinfo_groups(log)
+        except ResponseError:  # no log yet: nothing was written
+            continue
+        group = next((g for g in groups if _s(g["name"]) == keys.group), None)
+        if group is None:
+            return False
+        delivered = _s(group["last-delivered-id"])
+        if later(position, delivered):
+            waiting = await redis.xrange(log, f"({delivered}", position, count=1)
+            if waiting:
+                return False
+        if int(group["pending"]):
+            summary: Any = await redis.xpending(log, keys.group)
+            if summary["min"] is not None and not later(_s(summary["min"]), position):
+                return False
+    return True
+
+
+async def wait_until_passed(
+    redis: Redis, keys: ProjectorKeys, position: str, timeout: float
+) -> None:
+    """Return once the projector passed `position`; raise NotYetProjected after `timeout`."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while not await has_passed(redis, keys, position):
+        if time.monotonic() >= deadline:
+            raise NotYetProjected(position, timeout)
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.05)
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,246 @@
+"""The projector: consumes the partition logs through a Redis consumer group,
+applies batches to the read models (one MongoDB transaction per batch with the
+checkpoint) and acknowledges only after the commit. Entries left pending by a
+dead consumer are claimed after `claim_idle_ms`; an entry whose handler fails
+`max_attempts` times is parked as a dead letter, and later events of its
+order are parked behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ..eventstore.codec import decode_event
+from ..eventstore.redis_store import RedisEventStore
+from .deadletters import BLOCKED, FAILED, describe, letter_fields
+from .failures import is_infrastructure
+from .filling import apply_filled
+from .keys import ProjectorKeys
+from .positions import key as position_key
+from .store import Delivery, ReadStore
+
+log = logging.getLogger("orders_gql.projector")
+
+
+@dataclass(frozen=True)
+class ProjectorConfig:
+    batch_size: int = 500
+    block_ms: int = 1000
+    claim_idle_ms: int = 10_000
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class Entry:
+    partition: int
+    position: str
+    raw: bytes | None
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Projector:
+    def __init__(
+        self,
+        redis: Redis,
+        store: ReadStore,
+        events: RedisEventStore,
+        keys: ProjectorKeys,
+        config: ProjectorConfig | None = None,
+        consumer: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.store = store
+        self.events = events
+        self.keys = keys
+        self.config = config or ProjectorConfig()
+        self.consumer = consumer or consumer_name()
+        self._last_claim = 0.0
+        self.started = False
+
+    async def start(self) -> None:
+        """Create the consumer groups; when the read models were empty, (re)deliver
+        the whole log so everything is replayed."""
+        _, created = await self.store.ensure_active()
+        for p in self.keys.partitions:
+            start = "0"
+            try:
+                await self.redis.xgroup_create(
+                    self.keys.log(p), self.keys.group, start, mkstream=True
+                )
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+                if created:
+                    await self.redis.xgroup_setid(self.keys.log(p), self.keys.group, start)
+        self.started = True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Project until `stop` is set; outages are waited out with a backoff."""
+        delay = 0.1
+        while not stop.is_set():
+            try:
+                await self.step()
+                delay = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not is_infrastructure(exc):
+                    raise
+                log.warning("projector waits for its servers (%s: %s)", type(exc).__name__, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 5.0)
+
+    async def step(self) -> int:
+        """One round: own pending entries, else claimed ones, else new ones."""
+        if not self.started:
+            await self.start()
+        try:
+            return await self._step()
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):  # the log or group was deleted: create it again
+                self.started = False
+            raise
+
+    async def _step(self) -> int:
+        entries = await self._read("0", block=None)
+        if not entries:
+            entries = await self._claim()
+        if not entries:
+            entries = await self._read(">", block=self.config.block_ms)
+        if entries:
+            await self.process(entries)
+        return len(entries)
+
+    async def _read(self, start: str, block: int | None) -> list[Entry]:
+        streams: Any = {self.keys.log(p): start for p in self.keys.partitions}
+        reply: Any = await self.redis.xreadgroup(
+            self.keys.group, self.consumer, streams, count=self.config.batch_size, block=block
+        )
+        partition_of = {self.keys.log(p).encode(): p for p in self.keys.partitions}
+        entries: list[Entry] = []
+        for stream, items in reply or []:
+            for entry_id, fields in items:
+                raw = fields.get(b"e") if fields else None
+                entries.append(Entry(partition_of[stream], entry_id.decode(), raw))
+        return entries
+
+    async def _claim(self) -> list[Entry]:
+        now = time.monotonic()
+        if now - self._last_claim < self.config.claim_idle_ms / 4000:
+            return []
+        self._last_claim = now
+        entries: list[Entry] = []
+        for p in self.keys.partitions:
+            reply: Any = await self.redis.xautoclaim(
+                self.keys.log(p),
+                self.keys.group,
+                self.consumer,
+                min_idle_time=self.config.claim_idle_ms,
+                count=self.config.batch_size,
+            )
+            for entry_id, fields in reply[1]:
+                raw = fields.get(b"e") if fields else None
+                entries.append(Entry(p, entry_id.decode(), raw))
+            for entry_id in reply[2] if len(reply) > 2 else []:
+                await self.redis.xack(self.keys.log(p), self.keys.group, entry_id)
+        if entries:
+            log.info("claimed %d entries left pending by other consumers", len(entries))
+        return entries
+
+    async def process(self, entries: list[Entry]) -> None:
+        """Apply a batch; acknowledge what was committed, park what is dead."""
+        done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
+        live = [e for e in entries if e.raw is not None]
+        blocked = await self._blocked(live)
+        parked = [e for e in live if describe(e.raw or b"")[0] in blocked]
+        for e in parked:
+            await self._park(e, BLOCKED, f"waits behind {blocked[describe(e.raw or b'')[0]]}", 0)
+        todo = [e for e in live if e not in parked]
+        decoded: list[tuple[Entry, Delivery]] = []
+        failures: list[tuple[Entry, Exception]] = []
+        for e in todo:
+            try:
+                decoded.append((e, Delivery(decode_event(e.raw or b""), e.position, e.partition)))
+            except Exception as exc:
+                failures.append((e, exc))
+        try:
+            await apply_filled(self.store, self.events, [d for _, d in decoded])
+            done += [e for e, _ in decoded]
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            for e, d in decoded:  # find the poison: one entry at a time
+                try:
+                    await apply_filled(self.store, self.events, [d])
+                    done.append(e)
+                except Exception as single:
+                    if is_infrastructure(single):
+                        raise
+                    failures.append((e, single))
+        await self._ack(done)
+        parked_at: dict[str, str] = {}
+        for e, error in sorted(failures, key=lambda f: position_key(f[0].position)):
+            order_id = describe(e.raw or b"")[0]
+            if order_id in parked_at:
+                await self._park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
+            elif await self._failed(e, error):
+                parked_at[order_id] = e.position
+
+    async def _blocked(self, entries: list[Entry]) -> dict[str, str]:
+        blocked: dict[str, str] = {}
+        for p in self.keys.partitions:
+            orders = sorted({describe(e.raw or b"")[0] for e in entries if e.partition == p})
+            if not orders:
+                continue
+            values = await self.redis.hmget(self.keys.blocked(p), orders)
+            blocked.update({o: _text(v) for o, v in zip(orders, values, strict=True) if v})
+        return blocked
+
+    async def _ack(self, entries: list[Entry]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for p in self.keys.partitions:
+            ids = [e.position for e in entries if e.partition == p]
+            if ids:
+                pipe.xack(self.keys.log(p), self.keys.group, *ids)
+                pipe.hdel(self.keys.attempts(p), *ids)
+        await pipe.execute()
+
+    async def _failed(self, e: Entry, exc: Exception) -> bool:
+        """Count a failed attempt; park the entry (True) after the last one."""
+        attempts = int(await self.redis.hincrby(self.keys.attempts(e.partition), e.position, 1))
+        error = f"{type(exc).__name__}: {exc}"
+        if attempts < self.config.max_attempts:
+            log.warning("entry %s failed (attempt %d): %s", e.position, attempts, error)
+            return False
+        log.error("parking %s after %d attempts: %s", e.position, attempts, error)
+        await self._park(e, FAILED, error, attempts)
+        return True
+
+    async def _park(self, e: Entry, reason: str, error: str, attempts: int) -> None:
+        """Dead-letter, block the order and acknowledge, all in one MULTI."""
+        order_id = describe(e.raw or b"")[0]
+        pipe = self.redis.pipeline(transaction=True)
+        fields: Any = letter_fields(e.partition, e.position, e.raw or b"", reason, error, attempts)
+        pipe.xadd(self.keys.dead(e.partition), fields)
+        pipe.hsetnx(self.keys.blocked(e.partition), order_id, e.position)
+        pipe.xack(self.keys.log(e.partition), self.keys.group, e.position)
+        pipe.hdel(self.keys.attempts(e.partition), e.position)
+        await pipe.execute()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,156 @@
+"""Read-model queries: filters, newest-first keyset pagination, search,
+statistics. Deleted orders are never returned."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from beanie import SortDirection
+from pymongo.errors import PyMongoError
+
+from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
+from .generations import ReadModels
+from .projection import cents
+from .store import ReadSideUnavailable
+
+SEARCH_MAX = 100
+
+
+class BadCursor(ValueError):
+    """The `after` cursor was not produced by this API."""
+
+
+@dataclass(frozen=True)
+class OrderFilterSpec:
+    status: str | None = None
+    customer_email: str | None = None
+    from_date: datetime | None = None
+    to_date: datetime | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    search: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        q: dict[str, Any] = {"deleted": False}
+        if self.status is not None:
+            q["status"] = self.status
+        if self.customer_email is not None:
+            q["customer_email"] = self.customer_email
+        dates = {k: v for k, v in (("$gte", self.from_date), ("$lte", self.to_date)) if v}
+        if dates:
+            q["order_date"] = dates
+        amounts = {
+            k: cents(v)
+            for k, v in (("$gte", self.min_amount), ("$lte", self.max_amount))
+            if v is not None
+        }
+        if amounts:
+            q["total_cents"] = amounts
+        if self.search is not None:
+            pattern = {"$regex": re.escape(self.search), "$options": "i"}
+            q["$or"] = [
+                {"customer_name": pattern},
+                {"customer_email": pattern},
+                {"items.product_name": pattern},
+            ]
+        return q
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[OrderViewFields]
+    has_next: bool
+    end_cursor: str | None
+    total: int
+
+
+def encode_cursor(view: OrderViewFields) -> str:
+    raw = orjson.dumps([view.order_date.isoformat(), view.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        date, order_id = orjson.loads(raw)
+        return datetime.fromisoformat(date), str(order_id)
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadCursor("is not a cursor of this list") from exc
+
+
+async def list_orders(
+    models: ReadModels, spec: OrderFilterSpec, first: int, after: str | None
+) -> Page:
+    base = spec.query()
+    query = dict(base)
+    if after is not None:
+        date, order_id = decode_cursor(after)
+        query = {
+            "$and": [
+                base,
+                {"$or": [
+                    {"order_date": {"$lt": date}},
+                    {"order_date": date, "_id": {"$lt": order_id}},
+                ]},
+            ]
+        }  # fmt: skip
+    try:
+        found = (
+            await models.views.find(query)
+            .sort([("order_date", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)])
+            .limit(first + 1)
+            .to_list()
+        )
+        total = await models.views.find(base).count()
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
+    items = found[:first]
+    return Page(
+        items=items,
+        has_next=len(found) > first,
+        end_cursor=encode_cursor(items[-1]) if items else None,
+        total=total,
+    )
+
+
+async def get_order(models: ReadModels, order_id: str) -> OrderViewFields | None:
+    try:
+        found: OrderViewFields | None = await models.views.find_one(
+            {"_id": order_id, "deleted": False}
+        )
+        return found
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
+
+
+async def get_summary(models: ReadModels) -> OrderSummaryFields:
+    try:
+        found = await models.summary.find_one({"_id": SUMMARY_ID})
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
+    return found or OrderSummaryFields()
+
+
+async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
+    try:
+        top: list[CustomerStatsFields] = (
+            await models.customers.find({"order_count": {"$gt": 0}})
+            .sort(
+                [
+                    ("total_spent_cents", SortDirection.DESCENDING),
+                    ("order_count", SortDirection.DESCENDING),
+                    ("_id", SortDirection.ASCENDING),
+                ]
+            )
+            .limit(limit)
+            .to_list()
+        )
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
+    return top

@@ -1,0 +1,128 @@
+"""Zero-downtime rebuild: replay the whole log into a new generation of read
+models while queries keep reading the active one, catch up with what arrives
+meanwhile, then switch the pointer in one transaction (it refuses while the
+new generation is behind the active one, so nothing acknowledged is lost)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..eventstore.codec import decode_event
+from ..eventstore.redis_store import RedisEventStore
+from .deadletters import describe
+from .failures import is_infrastructure
+from .keys import ProjectorKeys
+from .store import Delivery, ReadStore, Sealed
+
+log = logging.getLogger("orders_gql.rebuild")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RebuildResult:
+    generation: str
+    replaced: str | None
+    events: int = 0
+    applied: int = 0
+    skipped: list[str] = field(default_factory=list)  # positions of poison / blocked entries
+
+
+async def _log_length(redis: Any, keys: ProjectorKeys) -> int:
+    return sum([int(await redis.xlen(keys.log(p))) for p in keys.partitions])
+
+
+async def rebuild(
+    store: ReadStore,
+    events: RedisEventStore,
+    keys: ProjectorKeys,
+    *,
+    batch_size: int = 500,
+    switch: bool = True,
+    drop_after: float = 2.0,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    """Replay every event into a new generation; switch to it when `switch`."""
+    redis = events.redis
+    models = await store.create_generation()
+    result = RebuildResult(models.generation, None)
+    positions = {p: "0-0" for p in keys.partitions}
+    blocked: set[str] = set()
+    while True:
+        moved = False
+        for p in keys.partitions:
+            start = "-" if positions[p] == "0-0" else f"({positions[p]}"
+            entries: Any = await redis.xrange(keys.log(p), start, "+", count=batch_size)
+            if not entries:
+                continue
+            moved = True
+            await _replay_batch(store, models.generation, p, entries, blocked, result)
+            positions[p] = entries[-1][0].decode()
+            if progress:
+                progress(result.events, max(result.events, await _log_length(redis, keys)))
+        if moved:
+            continue
+        if not switch:
+            break
+        try:
+            result.replaced = await store.switch(models.generation)
+            break
+        except Sealed:
+            continue  # the live projectors are ahead: catch up again
+    if result.replaced is not None and drop_after >= 0:
+        await asyncio.sleep(drop_after)  # queries that read the old generation finish first
+        await store.drop_generation(result.replaced)
+    return result
+
+
+async def _replay_batch(
+    store: ReadStore,
+    generation: str,
+    partition: int,
+    entries: list[tuple[bytes, dict[bytes, bytes]]],
+    blocked: set[str],
+    result: RebuildResult,
+) -> None:
+    deliveries: list[Delivery] = []
+    for entry_id, fields in entries:
+        position = entry_id.decode()
+        result.events += 1
+        try:
+            event = decode_event(fields[b"e"])
+        except Exception as exc:
+            blocked.add(describe(fields[b"e"])[0])
+            _skip(result, position, exc)
+            continue
+        if event.order_id in blocked:
+            result.skipped.append(position)
+            continue
+        deliveries.append(Delivery(event, position, partition))
+    seen = {partition: entries[-1][0].decode()}
+    try:
+        outcome = await store.apply(deliveries, generation, seen)
+        result.applied += outcome.applied
+        return
+    except Exception as exc:
+        if is_infrastructure(exc):
+            raise
+    for d in deliveries:  # isolate the poison; its order's later events are skipped
+        if d.event.order_id in blocked:
+            result.skipped.append(d.position)
+            continue
+        try:
+            result.applied += (await store.apply([d], generation)).applied
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            blocked.add(d.event.order_id)
+            _skip(result, d.position, exc)
+    await store.apply([], generation, seen)
+
+
+def _skip(result: RebuildResult, position: str, exc: Exception) -> None:
+    log.warning("rebuild skips %s: %s: %s", position, type(exc).__name__, exc)
+    result.skipped.append(position)

@@ -1,0 +1,120 @@
+"""The projector against real Redis and SecantusDB: exactly-once effects from
+at-least-once delivery, shared work, reclaimed pending entries."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import Redis
+
+from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.readside.keys import ProjectorKeys
+from orders_gql.readside.rebuild import rebuild
+from orders_gql.readside.store import Delivery, ReadStore
+from orders_gql.service import OrderService
+
+from . import workload
+from .helpers import active, all_orders, documents, drain, expected_statistics, statistics_of
+
+
+async def test_read_models_match_the_events(
+    service: OrderService, store: RedisEventStore, read_store: ReadStore, make_projector: Any
+) -> None:
+    last = await workload.run(service, workload.script(40))
+    projector = make_projector("p1")
+    await drain(projector, last)
+    docs = await documents(await active(read_store))
+    orders = await all_orders(store)
+    views = {d["_id"]: d for d in docs["views"]}
+    assert set(views) == set(orders)
+    for oid, order in orders.items():
+        assert (views[oid]["version"], views[oid]["status"], views[oid]["deleted"]) == (
+            order.version, order.status.value, order.deleted
+        )  # fmt: skip
+    assert statistics_of(docs) == expected_statistics(orders)
+
+
+async def test_duplicates_and_redeliveries_change_nothing(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    redis: Redis,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+) -> None:
+    last = await workload.run(service, workload.script(25))
+    projector = make_projector("p1")
+    await drain(projector, last)
+    models = await active(read_store)
+    before = await documents(models)
+    checkpoint = await read_store.checkpoint(models.generation)
+    assert checkpoint is not None
+
+    # the whole log again, as duplicates in one batch and in reverse order
+    stored = await store.read_log(count=10_000)
+    deliveries = [Delivery(s.event, s.position) for s in stored]
+    await read_store.apply(deliveries + deliveries)
+    await read_store.apply(list(reversed(deliveries)))
+    # and every entry redelivered through the consumer group
+    await redis.xgroup_setid(pkeys.log(0), pkeys.group, "0")
+    await projector.step()
+    await drain(projector, last)
+
+    assert await documents(models) == before
+    again = await read_store.checkpoint(models.generation)
+    assert again is not None and again.applied == checkpoint.applied == len(stored)
+
+
+async def test_two_projectors_share_the_log_and_apply_each_event_once(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    make_projector: Any,
+) -> None:
+    first, second = make_projector("a", batch_size=7), make_projector("b", batch_size=5)
+    await first.start()
+    last = await workload.run(service, workload.script(30))
+    await asyncio.gather(drain(first, last), drain(second, last))
+    models = await active(read_store)
+    checkpoint = await read_store.checkpoint(models.generation)
+    total = len(await store.read_log(count=10_000))
+    assert checkpoint is not None and checkpoint.applied == total
+    assert statistics_of(await documents(models)) == expected_statistics(await all_orders(store))
+
+
+async def test_entries_left_pending_by_a_dead_consumer_are_claimed(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    redis: Redis,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+) -> None:
+    survivor = make_projector("survivor", claim_idle_ms=50)
+    await survivor.start()
+    last = await workload.run(service, workload.script(10))
+    # a consumer takes every entry and dies before acknowledging any
+    taken: Any = await redis.xreadgroup(pkeys.group, "dead", {pkeys.log(0): ">"}, count=1000)
+    assert len(taken[0][1]) > 0
+    await drain(survivor, last)
+    summary: Any = await redis.xpending(pkeys.log(0), pkeys.group)
+    assert summary["pending"] == 0
+    docs = await documents(await active(read_store))
+    assert statistics_of(docs) == expected_statistics(await all_orders(store))
+
+
+async def test_rebuild_produces_the_same_documents(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+) -> None:
+    last = await workload.run(service, workload.script(30))
+    await drain(make_projector("p1", batch_size=11), last)
+    live = await documents(await active(read_store))
+    result = await rebuild(read_store, store, pkeys, batch_size=13, switch=False)
+    fresh = await documents(await read_store.binder.generation(result.generation))
+    assert fresh == live
+    assert result.events == result.applied == len(await store.read_log(count=10_000))

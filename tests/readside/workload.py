@@ -1,0 +1,65 @@
+"""A deterministic mix of commands: creates, status changes, cancels, deletes."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from orders_gql.domain.commands import (
+    CancelOrder,
+    Command,
+    CreateOrder,
+    DeleteOrder,
+    ItemInput,
+    Metadata,
+    UpdateOrderStatus,
+)
+from orders_gql.domain.status import OrderStatus
+from orders_gql.service import OrderService
+
+FLOW = [OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
+
+
+def script(orders: int, seed: int = 7, prefix: str = "o") -> list[Command]:
+    """Commands for `orders` orders, interleaved; about 3 events per order."""
+    rng = random.Random(seed)
+    plans: list[list[Command]] = []
+    for n in range(orders):
+        oid = f"{prefix}{n}"
+        items = tuple(
+            ItemInput(
+                f"p{k}",
+                rng.choice(["Mug", "Pen", "Lamp (LED)", "Desk"]),
+                rng.randint(1, 3),
+                Decimal(rng.randint(100, 9999)) / 100,
+            )
+            for k in range(rng.randint(1, 3))
+        )
+        email = f"customer{rng.randint(0, orders // 4)}@example.com"
+        plan: list[Command] = [CreateOrder(oid, f"Customer {email[:10]}", email, items)]
+        steps = rng.randint(0, 4)
+        plan += [UpdateOrderStatus(oid, s) for s in FLOW[:steps]]
+        end = rng.random()
+        if steps < 3 and end < 0.25:
+            plan.append(CancelOrder(oid, "changed mind"))
+            if rng.random() < 0.5:
+                plan.append(DeleteOrder(oid))
+        elif steps == 0 and end < 0.4:
+            plan.append(DeleteOrder(oid, "duplicate"))
+        plans.append(plan)
+    commands: list[Command] = []
+    while plans:
+        plan = rng.choice(plans)
+        commands.append(plan.pop(0))
+        if not plan:
+            plans.remove(plan)
+    return commands
+
+
+async def run(service: OrderService, commands: list[Command], tag: str = "w") -> str:
+    """Execute in order; returns the last position."""
+    position = "0-0"
+    for n, cmd in enumerate(commands):
+        meta = Metadata(command_id=f"{tag}-{n}", correlation_id=tag)
+        position = (await service.execute(cmd, metadata=meta)).position
+    return position
