@@ -34,6 +34,7 @@ from .live.feeds import LiveFeeds
 from .live.hub import LiveHub
 from .live.log_tail import LogTail
 from .logs import correlation_id
+from .metrics import collect as collect_metrics
 from .metrics import render as render_metrics
 from .readside.deadletters import DeadLetters
 from .readside.facade import ReadSide
@@ -276,6 +277,9 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
+        keys = parts.read_side.keys if parts.read_side is not None else None
+        with contextlib.suppress(RedisError, OSError):  # scrape what can be read
+            await collect_metrics(parts.redis, keys, parts.hub)
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from redis.exceptions import ResponseError
 
 COMMANDS = Counter(
     "orders_commands_total",
@@ -33,3 +37,46 @@ SUBSCRIBERS = Gauge("orders_subscribers", "Open GraphQL subscriptions in this pr
 
 def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+async def collect(redis: Any, keys: Any, hub: Any | None) -> None:
+    """Refresh the gauges that are read from Redis at scrape time: projector lag
+    per partition (undelivered + pending entries, and the age of the oldest),
+    parked dead letters, and this process's subscribers."""
+    if hub is not None:
+        SUBSCRIBERS.set(hub.subscriber_count)
+    if keys is None:
+        return
+    dead = 0
+    now_ms = time.time() * 1000
+    for p in keys.partitions:
+        dead += int(await redis.xlen(keys.dead(p)))
+        try:
+            groups = await redis.xinfo_groups(keys.log(p))
+        except ResponseError:  # no log yet
+            groups = []
+        group = next((g for g in groups if _text(g["name"]) == keys.group), None)
+        if group is None:
+            waiting = int(await redis.xlen(keys.log(p)))
+            first = await redis.xrange(keys.log(p), count=1)
+            oldest = _text(first[0][0]) if first else ""
+        else:
+            pending = int(group["pending"])
+            lag = int(group.get("lag") or 0)
+            waiting, oldest = pending + lag, ""
+            if pending:
+                summary = await redis.xpending(keys.log(p), keys.group)
+                oldest = _text(summary["min"]) if summary["min"] else ""
+            elif lag:
+                nxt = await redis.xrange(
+                    keys.log(p), f"({_text(group['last-delivered-id'])}", "+", count=1
+                )
+                oldest = _text(nxt[0][0]) if nxt else ""
+        PROJECTOR_LAG_EVENTS.labels(str(p)).set(waiting)
+        age = (now_ms - int(oldest.split("-")[0])) / 1000 if waiting and oldest else 0.0
+        PROJECTOR_LAG_SECONDS.labels(str(p)).set(max(0.0, age))
+    DEAD_LETTERS.set(dead)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -22,6 +22,7 @@ from redis.exceptions import ResponseError
 
 from ..eventstore.codec import decode_event
 from ..eventstore.redis_store import RedisEventStore
+from ..metrics import PROJECTED_EVENTS
 from .deadletters import BLOCKED, FAILED, describe, letter_fields
 from .failures import is_infrastructure
 from .filling import apply_filled
@@ -211,6 +212,7 @@ class Projector:
         return blocked
 
     async def _ack(self, entries: list[Entry]) -> None:
+        PROJECTED_EVENTS.inc(len(entries))
         pipe = self.redis.pipeline(transaction=False)
         for p in self.keys.partitions:
             ids = [e.position for e in entries if e.partition == p]

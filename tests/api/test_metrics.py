@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -10,15 +11,17 @@ import httpx
 import orjson
 
 from orders_gql.logs import CorrelationFilter, JsonFormatter
+from orders_gql.settings import Settings
 
+from ..conftest import http_client
 from .graphql_client import CREATE, UPDATE, create_order, gql, order_input
 
 
 def sample(text: str, name: str, **labels: str) -> float:
     wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     for line in text.splitlines():
-        match = re.match(rf"^{name}\{{(.*)\}} (\S+)$", line)
-        if match and ",".join(sorted(match.group(1).split(","))) == wanted:
+        match = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if match and ",".join(sorted((match.group(1) or "").split(","))).strip(",") == wanted:
             return float(match.group(2))
     return 0.0
 
@@ -69,3 +72,26 @@ async def test_json_logs_carry_the_responses_correlation_id(client: httpx.AsyncC
     assert line["correlationId"] == "cid-42"
     assert line["message"].startswith("createOrder on order ")
     assert line["level"] == "debug" and line["logger"] == "orders_gql.commands"
+
+
+async def test_projector_lag_is_reported_per_partition(settings: Settings) -> None:
+    stopped = dataclasses.replace(settings, projector=False)
+    async with http_client(stopped) as client:
+        for _ in range(3):
+            await create_order(client)
+        text = (await client.get("/metrics")).text
+    assert sample(text, "orders_projector_lag_events", partition="0") == 3
+    assert sample(text, "orders_projector_lag_seconds", partition="0") >= 0
+    assert "orders_dead_letters 0.0" in text
+
+
+async def test_lag_drops_to_zero_once_projected(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/metrics")).text
+    created = await create_order(client)
+    query = "query($p: String) { orders(consistentWith: $p) { totalCount } }"
+    await gql(client, query, {"p": created["position"]})
+    after = (await client.get("/metrics")).text
+    assert sample(after, "orders_projector_lag_events", partition="0") == 0
+    assert sample(after, "orders_projected_events_total") > sample(
+        before, "orders_projected_events_total"
+    )
