@@ -157,6 +157,7 @@ class Components:
         return Projector(self.redis, rs.store, self.store, rs.keys, config)
 
     async def aclose(self) -> None:
+        await self.store.aclose()
         if self.mongo is not None:
             await self.mongo.close()
         await self.redis.aclose()
@@ -175,7 +176,12 @@ def build_components(settings: Settings) -> Components:
         socket_timeout=5,
     )
     redis = Redis.from_pool(pool)  # owns the pool: aclose() closes it
-    store = RedisEventStore(redis, KeySpace(settings.key_prefix, settings.partitions))
+    store = RedisEventStore(
+        redis,
+        KeySpace(settings.key_prefix, settings.partitions),
+        wait_replicas=settings.redis_wait_replicas,
+        wait_timeout_ms=settings.redis_wait_timeout_ms,
+    )
     service = OrderService(
         store,
         snapshot_every=settings.snapshot_every,

@@ -23,6 +23,9 @@ class Settings:
     data_dir: Path = Path(".orders-gql")
     #: appendfsync of the embedded Redis: always (no acknowledged write lost) or everysec.
     redis_appendfsync: str = "everysec"
+    #: Acknowledge an append only once this many replicas have it (Redis WAIT).
+    redis_wait_replicas: int = 0
+    redis_wait_timeout_ms: int = 1000
     #: Connections to Redis per process; requests beyond wait for one.
     redis_max_connections: int = 64
     key_prefix: str = "orders"

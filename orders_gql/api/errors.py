@@ -103,6 +103,17 @@ class ServiceUnavailable(GraphQLError):
         )
 
 
+class NotReplicatedError(GraphQLError):
+    """Appended on the master, not confirmed by enough replicas in time."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the change was stored but not confirmed by the replicas ({detail}); retry "
+            "with the same idempotencyKey to get its result",
+            extensions={"code": "NOT_REPLICATED"},
+        )
+
+
 class BadUserInput(GraphQLError):
     """A top-level refusal for queries, which have no error union."""
 

@@ -10,7 +10,7 @@ import strawberry
 from ..domain import commands
 from ..domain.commands import Command
 from ..domain.errors import DomainError
-from ..eventstore.redis_store import EventStoreUnavailable
+from ..eventstore.redis_store import EventStoreUnavailable, NotReplicated
 from ..metrics import COMMANDS, EVENTS_APPENDED
 from ..service import check_idempotency_key, new_order_id
 from . import errors as e
@@ -68,6 +68,9 @@ async def _run(
         COMMANDS.labels(name, err.code).inc()
         log.debug("%s refused on order %s: %s", name, command.order_id, err.code)
         return e.to_graphql(err)
+    except NotReplicated as exc:
+        COMMANDS.labels(name, "NOT_REPLICATED").inc()
+        raise e.NotReplicatedError(str(exc)) from exc
     except EventStoreUnavailable as exc:
         COMMANDS.labels(name, "SERVICE_UNAVAILABLE").inc()
         raise e.ServiceUnavailable("the event store") from exc

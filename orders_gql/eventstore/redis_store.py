@@ -51,6 +51,19 @@ class Appended:
     positions: list[str]
 
 
+class NotReplicated(EventStoreUnavailable):
+    """The events were appended on the master, but fewer replicas than required
+    confirmed them in time: a failover now could lose them. A retry with the
+    same idempotency key returns the result without appending again."""
+
+    def __init__(self, wanted: int, confirmed: int, timeout_ms: int) -> None:
+        super().__init__(
+            f"{confirmed} of {wanted} replicas confirmed the append within {timeout_ms} ms"
+        )
+        self.wanted = wanted
+        self.confirmed = confirmed
+
+
 class DuplicateCommand(Exception):
     """The idempotency key was already used; the record tells what it produced."""
 
@@ -81,9 +94,21 @@ def _stored(entry: Any) -> StoredEvent:
 
 
 class RedisEventStore:
-    def __init__(self, redis: AnyRedis, keys: KeySpace | None = None) -> None:
+    def __init__(
+        self,
+        redis: AnyRedis,
+        keys: KeySpace | None = None,
+        *,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
+    ) -> None:
         self.redis = redis
         self.keys = keys or KeySpace()
+        #: With replicas > 0, an append is acknowledged only once that many
+        #: replicas have it (Redis WAIT); else NotReplicated is raised.
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
+        self._node_clients: dict[str, Redis] = {}
         self._append = redis.register_script(_script("append.lua"))
         self._load = redis.register_script(_script("load.lua"))
 
@@ -136,7 +161,10 @@ class RedisEventStore:
             keys.append(self.keys.snapshot(order_id))
             args.append(encode_snapshot(snapshot))
         try:
-            reply = await self._append(keys=keys, args=args)
+            if self.wait_replicas:
+                reply, confirmed = await self._append_and_wait(keys, args)
+            else:
+                reply, confirmed = await self._append(keys=keys, args=args), 0
         except RedisError as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         status = _text(reply[0])
@@ -144,7 +172,33 @@ class RedisEventStore:
             raise ConcurrencyConflict(order_id, expected_version, int(reply[1]))
         if status == "duplicate":
             raise DuplicateCommand(_record(reply[1]))
+        if self.wait_replicas and int(confirmed) < self.wait_replicas:
+            raise NotReplicated(self.wait_replicas, int(confirmed), self.wait_timeout_ms)
         return Appended(version=int(reply[1]), positions=[_text(p) for p in reply[2:]])
+
+    async def aclose(self) -> None:
+        """Close the per-node clients of WAIT (the main client is the caller's)."""
+        for client in self._node_clients.values():
+            await client.aclose()
+        self._node_clients.clear()
+
+    async def _append_and_wait(self, keys: list[str], args: list[Any]) -> tuple[Any, int]:
+        """The append and a WAIT on one connection (WAIT covers the writes of the
+        connection it runs on), to the master that holds the order's slot."""
+        client: Any = self.redis
+        if isinstance(self.redis, RedisCluster):
+            node = self.redis.get_node_from_key(keys[0])
+            if node is None:
+                raise EventStoreUnavailable(f"no cluster node serves {keys[0]}")
+            client = self._node_clients.get(node.name)
+            if client is None:
+                client = Redis(host=node.host, port=int(node.port))
+                self._node_clients[node.name] = client
+        pipe = client.pipeline(transaction=False)
+        await self._append(keys=keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
+        reply, confirmed = await pipe.execute()
+        return reply, int(confirmed)
 
     async def read_stream(
         self, order_id: str, *, to_version: int | None = None

@@ -1,0 +1,79 @@
+"""ORDERS_REDIS_WAIT_REPLICAS: an append is acknowledged only once a replica
+has it; without a replica in time the caller is told, and a retry with the
+same idempotency key returns the result without appending again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from orders_gql.domain.commands import Metadata
+from orders_gql.embedded import EmbeddedRedis
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.eventstore.redis_store import NotReplicated, RedisEventStore
+from orders_gql.service import OrderService
+
+from ..eventstore.test_redis_store import create
+
+
+@pytest.fixture
+def replica(own_redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "replica", appendfsync="always")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def follow(replica: EmbeddedRedis, primary: EmbeddedRedis) -> None:
+    client = Redis.from_url(replica.url)
+    await client.execute_command("REPLICAOF", "127.0.0.1", primary.port)
+    for _ in range(200):
+        info = await client.info("replication")
+        if info.get("master_link_status") == "up":
+            break
+        await asyncio.sleep(0.05)
+    await client.aclose()
+
+
+@pytest.fixture
+async def service(own_redis_server: EmbeddedRedis, keys: KeySpace) -> AsyncIterator[OrderService]:
+    client = Redis.from_url(own_redis_server.url)
+    store = RedisEventStore(client, keys, wait_replicas=1, wait_timeout_ms=300)
+    yield OrderService(store)
+    await store.aclose()
+    await client.aclose()
+
+
+async def test_acknowledged_appends_are_on_the_replica(
+    own_redis_server: EmbeddedRedis, replica: EmbeddedRedis, service: OrderService, keys: KeySpace
+) -> None:
+    await follow(replica, own_redis_server)
+    for n in range(20):
+        await service.execute(create(f"o{n}"), metadata=Metadata(f"c{n}", "r"))
+        # acknowledged: the replica has it already, without waiting
+        on_replica = Redis.from_url(replica.url)
+        assert await on_replica.xlen(keys.order(f"o{n}")) == 1
+        await on_replica.aclose()
+
+
+async def test_without_a_replica_in_time_the_caller_is_told_and_a_retry_is_safe(
+    own_redis_server: EmbeddedRedis, replica: EmbeddedRedis, service: OrderService, keys: KeySpace
+) -> None:
+    await follow(replica, own_redis_server)
+    replica.kill()
+    with pytest.raises(NotReplicated) as told:
+        await service.execute(create("lonely"), metadata=Metadata("c1", "r"), idempotency_key="k1")
+    assert told.value.confirmed == 0
+    replica.start()
+    await follow(replica, own_redis_server)
+    again = await service.execute(
+        create("lonely"), metadata=Metadata("c2", "r"), idempotency_key="k1"
+    )
+    assert again.replayed and again.order.version == 1
+    primary = Redis.from_url(own_redis_server.url)
+    assert await primary.xlen(keys.order("lonely")) == 1
+    await primary.aclose()
