@@ -9,6 +9,7 @@ caller can fetch the missing events from the order's stream and try again.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +30,20 @@ from .documents import (
 )
 from .generations import Binder, ReadModels, new_generation_name
 from .positions import later
-from .projection import Contribution, apply_to_customer, apply_to_summary, name_key, project
+from .projection import (
+    Contribution,
+    ProjectionError,
+    apply_to_customer,
+    apply_to_summary,
+    name_key,
+    project,
+)
 
 _ENCODER = Encoder()
+
+
+#: Reads the log entries of a partition in (after, upto], as deliveries.
+Fetch = Callable[[int, str, str], Awaitable[list["Delivery"]]]
 
 
 class ReadSideUnavailable(Exception):
@@ -141,21 +153,20 @@ class ReadStore:
         doc = await self.checkpoints.find_one({"_id": generation})
         return CheckpointFields.model_validate(doc) if doc else None
 
-    async def switch(self, generation: str) -> str | None:
-        """Make `generation` the active one, if it has applied at least every
-        position the active one has. Returns the replaced generation; raises
-        `Sealed` when the new one is behind (catch up, then try again)."""
+    async def switch(self, generation: str, fetch: Fetch | None = None) -> str | None:
+        """Make `generation` the active one, in one transaction that also seals
+        the active one. Entries the active one applied beyond `generation` are
+        fetched (`fetch(partition, after, upto)`) and applied in that same
+        transaction; without `fetch`, or when they cannot be applied, raises
+        `Sealed` (catch up, then try again). Returns the replaced generation."""
 
         async def txn(session: AsyncClientSession) -> str | None:
             old = await self.active_generation(session)
             new_cp = await self.checkpoints.find_one({"_id": generation}, session=session)
             assert new_cp is not None, f"generation {generation} has no checkpoint"
-            if old is not None:
-                old_cp = await self.checkpoints.find_one({"_id": old}, session=session)
-                mine = dict(new_cp.get("positions", {}))
-                for partition, pos in (old_cp or {}).get("positions", {}).items():
-                    if later(pos, mine.get(partition, "0-0")):
-                        raise Sealed(f"{generation} is behind {old} in partition {partition}")
+            if old is not None and old != generation:
+                old_cp = await self.checkpoints.find_one({"_id": old}, session=session) or {}
+                await self._catch_up(session, generation, new_cp, old_cp, fetch)
                 await self.checkpoints.update_one(
                     {"_id": old}, {"$set": {"sealed": True, "updated_at": _now()}}, session=session
                 )
@@ -172,6 +183,30 @@ class ReadStore:
                 return await session.with_transaction(txn)
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
+        except (Gap, ProjectionError, Conflict) as exc:
+            raise Sealed(f"{generation} cannot catch up yet: {exc}") from exc
+
+    async def _catch_up(
+        self,
+        session: AsyncClientSession,
+        generation: str,
+        new_cp: dict[str, Any],
+        old_cp: dict[str, Any],
+        fetch: Fetch | None,
+    ) -> None:
+        mine: dict[str, str] = dict(new_cp.get("positions", {}))
+        deliveries: list[Delivery] = []
+        seen: dict[int, str] = {}
+        for partition, upto in old_cp.get("positions", {}).items():
+            after = mine.get(partition, "0-0")
+            if not later(upto, after):
+                continue
+            if fetch is None:
+                raise Sealed(f"{generation} is behind in partition {partition}")
+            deliveries += await fetch(int(partition), after, upto)
+            seen[int(partition)] = upto
+        if seen:
+            await self._apply(session, deliveries, generation, seen)
 
     async def drop_generation(self, generation: str) -> None:
         models = await self.binder.generation(generation)
