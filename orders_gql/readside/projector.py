@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import bson
+from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -67,13 +69,18 @@ class Projector:
         self.keys = keys
         self.config = config or ProjectorConfig()
         self.consumer = consumer or consumer_name()
-        self._last_claim = 0.0
+        self._last_claim = self._last_reap = 0.0
+        self._session: AsyncClientSession | None = None
         self.started = False
 
     async def start(self) -> None:
         """Create the consumer groups; when the read models were empty, (re)deliver
         the whole log so everything is replayed."""
         _, created = await self.store.ensure_active()
+        if self._session is None:
+            self._session = self.store.client.start_session()
+            lsid = bson.encode(self._session.session_id)
+            await self.redis.hset(self.keys.sessions(), self.consumer, lsid)
         for p in self.keys.partitions:
             start = "0"
             try:
@@ -90,6 +97,21 @@ class Projector:
     async def run(self, stop: asyncio.Event) -> None:
         """Project until `stop` is set; outages are waited out with a backoff."""
         delay = 0.1
+        try:
+            await self._run(stop, delay)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Leave the group's bookkeeping tidy (best effort)."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        with contextlib.suppress(Exception):
+            await session.end_session()
+            await self.redis.hdel(self.keys.sessions(), self.consumer)
+
+    async def _run(self, stop: asyncio.Event, delay: float) -> None:
         while not stop.is_set():
             try:
                 await self.step()
@@ -138,11 +160,49 @@ class Projector:
                 entries.append(Entry(partition_of[stream], entry_id.decode(), raw))
         return entries
 
+    async def _reap(self) -> list[str]:
+        """Abort the MongoDB transactions of consumers whose entries sat idle
+        past `claim_idle_ms` (crashed, or stuck): their locks block every batch.
+        Returns their names."""
+        now = time.monotonic()
+        if now - self._last_reap < self.config.claim_idle_ms / 4000:
+            return []
+        self._last_reap = now
+        owners: set[str] = set()
+        for p in self.keys.partitions:
+            idle: Any = await self.redis.xpending_range(
+                self.keys.log(p), self.keys.group, "-", "+", self.config.batch_size,
+                idle=self.config.claim_idle_ms,
+            )  # fmt: skip
+            owners |= {_text(e["consumer"]) for e in idle}
+        dead = sorted(owners - {self.consumer})
+        if dead:
+            raw: Any = await self.redis.hmget(self.keys.sessions(), dead)
+            await self.store.kill_sessions([bson.decode(r) for r in raw if r])
+            log.info("aborted the transactions of idle consumers %s", dead)
+        return dead
+
+    async def _forget(self, consumers: list[str]) -> None:
+        """Remove consumers that have no pending entries left."""
+        for p in self.keys.partitions:
+            info: Any = await self.redis.xinfo_consumers(self.keys.log(p), self.keys.group)
+            for c in info:
+                if _text(c["name"]) in consumers and int(c["pending"]) == 0:
+                    await self.redis.xgroup_delconsumer(
+                        self.keys.log(p), self.keys.group, c["name"]
+                    )
+        await self.redis.hdel(self.keys.sessions(), *consumers)
+
+    async def _conflict(self) -> None:
+        await self._reap()
+
     async def _claim(self) -> list[Entry]:
         now = time.monotonic()
         if now - self._last_claim < self.config.claim_idle_ms / 4000:
             return []
         self._last_claim = now
+        self._last_reap = 0.0
+        dead = await self._reap()
         entries: list[Entry] = []
         for p in self.keys.partitions:
             reply: Any = await self.redis.xautoclaim(
@@ -159,6 +219,8 @@ class Projector:
                 await self.redis.xack(self.keys.log(p), self.keys.group, entry_id)
         if entries:
             log.info("claimed %d entries left pending by other consumers", len(entries))
+        if dead:
+            await self._forget(dead)
         return entries
 
     async def process(self, entries: list[Entry]) -> None:
@@ -178,14 +240,14 @@ class Projector:
             except Exception as exc:
                 failures.append((e, exc))
         try:
-            await apply_filled(self.store, self.events, [d for _, d in decoded])
+            await apply_filled(self.store, self.events, [d for _, d in decoded], **self._txn())
             done += [e for e, _ in decoded]
         except Exception as exc:
             if is_infrastructure(exc):
                 raise
             for e, d in decoded:  # find the poison: one entry at a time
                 try:
-                    await apply_filled(self.store, self.events, [d])
+                    await apply_filled(self.store, self.events, [d], **self._txn())
                     done.append(e)
                 except Exception as single:
                     if is_infrastructure(single):
@@ -199,6 +261,9 @@ class Projector:
                 await self._park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
             elif await self._failed(e, error):
                 parked_at[order_id] = e.position
+
+    def _txn(self) -> dict[str, Any]:
+        return {"session": self._session, "on_conflict": self._conflict}
 
     async def _blocked(self, entries: list[Entry]) -> dict[str, str]:
         blocked: dict[str, str] = {}

@@ -38,6 +38,7 @@ from .projection import (
     name_key,
     project,
 )
+from .transactions import ConflictHook, run_transaction
 
 _ENCODER = Encoder()
 
@@ -179,8 +180,7 @@ class ReadStore:
             return old
 
         try:
-            async with self.client.start_session() as session:
-                return await session.with_transaction(txn)
+            return await run_transaction(self.client, txn)
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
         except (Gap, ProjectionError, Conflict) as exc:
@@ -208,6 +208,15 @@ class ReadStore:
         if seen:
             await self._apply(session, deliveries, generation, seen)
 
+    async def kill_sessions(self, session_ids: list[dict[str, Any]]) -> None:
+        """Abort the open transactions of these (crashed) sessions now, instead
+        of when the server reaps them; their write locks block every batch."""
+        if session_ids:
+            try:
+                await self.client.admin.command("killSessions", session_ids)
+            except PyMongoError as exc:
+                raise ReadSideUnavailable(str(exc)) from exc
+
     async def drop_generation(self, generation: str) -> None:
         models = await self.binder.generation(generation)
         for name in models.collection_names():
@@ -221,6 +230,9 @@ class ReadStore:
         deliveries: list[Delivery],
         generation: str | None = None,
         seen: dict[int, str] | None = None,
+        *,
+        session: AsyncClientSession | None = None,
+        on_conflict: ConflictHook | None = None,
     ) -> Outcome:
         """Apply events to `generation` (default: the active one) in one
         transaction with its checkpoint, which also moves past the `seen`
@@ -229,10 +241,12 @@ class ReadStore:
         means a poison event."""
         for _ in range(20):
             try:
-                async with self.client.start_session() as session:
-                    return await session.with_transaction(
-                        lambda s: self._apply(s, deliveries, generation, seen or {})
-                    )
+                return await run_transaction(
+                    self.client,
+                    lambda s: self._apply(s, deliveries, generation, seen or {}),
+                    session=session,
+                    on_conflict=on_conflict,
+                )
             except (Sealed, Conflict):
                 if generation is not None:
                     raise
