@@ -72,6 +72,7 @@ class Projector:
         self._last_claim = self._last_reap = 0.0
         self._session: AsyncClientSession | None = None
         self.started = False
+        self._stop = asyncio.Event()
 
     async def start(self) -> None:
         """Create the consumer groups; when the read models were empty, (re)deliver
@@ -112,6 +113,7 @@ class Projector:
             await self.redis.hdel(self.keys.sessions(), self.consumer)
 
     async def _run(self, stop: asyncio.Event, delay: float) -> None:
+        self._stop = stop
         while not stop.is_set():
             try:
                 await self.step()
@@ -142,10 +144,26 @@ class Projector:
         if not entries:
             entries = await self._claim()
         if not entries:
-            entries = await self._read(">", block=self.config.block_ms)
+            entries = await self._read_new()
         if entries:
             await self.process(entries)
         return len(entries)
+
+    async def _read_new(self) -> list[Entry]:
+        """New entries, waiting up to block_ms; returns at once when stopping
+        (no transaction is open here, so the read can be abandoned)."""
+        if self._stop.is_set():
+            return []
+        read = asyncio.ensure_future(self._read(">", block=self.config.block_ms))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if read in done:
+            return read.result()
+        read.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await read
+        return []
 
     async def _read(self, start: str, block: int | None) -> list[Entry]:
         streams: Any = {self.keys.log(p): start for p in self.keys.partitions}

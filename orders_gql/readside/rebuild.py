@@ -21,6 +21,8 @@ from .store import Delivery, ReadStore, Sealed
 log = logging.getLogger("orders_gql.rebuild")
 
 Progress = Callable[[int, int], None]
+#: Longest time live projection waits for a switch (which normally takes milliseconds).
+PAUSE_SECONDS = 5.0
 
 
 @dataclass
@@ -76,10 +78,12 @@ async def rebuild(
             continue  # near the end of the log: try to switch (it applies the rest)
         if not switch:
             break
+        await store.pause_projection(PAUSE_SECONDS)
         try:
             result.replaced = await store.switch(models.generation, fetch)
             break
         except Sealed:
+            await store.resume_projection()
             continue  # the live projectors are ahead: catch up again
     if result.replaced is not None and drop_after >= 0:
         # queries and batches that began on the old generation finish first

@@ -8,10 +8,12 @@ caller can fetch the missing events from the order's stream and try again.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from beanie.odm.utils.encoder import Encoder
@@ -61,6 +63,10 @@ class Gap(Exception):
 
 class Sealed(Exception):
     """The generation was replaced while the batch was being applied."""
+
+
+class Paused(Exception):
+    """Live projection waits while a rebuild switches generations."""
 
 
 class Conflict(Exception):
@@ -173,7 +179,10 @@ class ReadStore:
                 )
             await self.pointer.update_one(
                 {"_id": ACTIVE_ID},
-                {"$set": {"generation": generation, "switched_at": _now()}},
+                {
+                    "$set": {"generation": generation, "switched_at": _now()},
+                    "$unset": {"pause_until": ""},
+                },
                 upsert=True,
                 session=session,
             )
@@ -185,6 +194,21 @@ class ReadStore:
             raise ReadSideUnavailable(str(exc)) from exc
         except (Gap, ProjectionError, Conflict) as exc:
             raise Sealed(f"{generation} cannot catch up yet: {exc}") from exc
+
+    async def pause_projection(self, seconds: float) -> None:
+        """Hold live batches back for at most `seconds`, so a switch does not
+        keep losing write conflicts to them; `switch` ends the pause."""
+        until = _now() + timedelta(seconds=seconds)
+        try:
+            await self.pointer.update_one({"_id": ACTIVE_ID}, {"$set": {"pause_until": until}})
+        except PyMongoError as exc:
+            raise ReadSideUnavailable(str(exc)) from exc
+
+    async def resume_projection(self) -> None:
+        try:
+            await self.pointer.update_one({"_id": ACTIVE_ID}, {"$unset": {"pause_until": ""}})
+        except PyMongoError as exc:
+            raise ReadSideUnavailable(str(exc)) from exc
 
     async def _catch_up(
         self,
@@ -239,7 +263,8 @@ class ReadStore:
         positions (partition -> position) of entries skipped on purpose.
         Raises Gap, or ReadSideUnavailable (nothing applied); a ProjectionError
         means a poison event."""
-        for _ in range(20):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             try:
                 return await run_transaction(
                     self.client,
@@ -247,13 +272,15 @@ class ReadStore:
                     session=session,
                     on_conflict=on_conflict,
                 )
+            except Paused:
+                await asyncio.sleep(0.01)  # a rebuild is switching generations
             except (Sealed, Conflict):
                 if generation is not None:
                     raise
-                continue  # the active generation changed, or a racing writer: again
+                # the active generation changed, or a racing writer: again
             except PyMongoError as exc:
                 raise ReadSideUnavailable(str(exc)) from exc
-        raise ReadSideUnavailable("too many conflicting writers")
+        raise ReadSideUnavailable("the read models stayed busy for 30s")
 
     async def _apply(
         self,
@@ -262,9 +289,15 @@ class ReadStore:
         generation: str | None,
         seen: dict[int, str],
     ) -> Outcome:
-        gen = generation or await self.active_generation(session)
+        gen = generation
         if gen is None:
-            raise Sealed("no active generation")
+            pointer = await self.pointer.find_one({"_id": ACTIVE_ID}, session=session)
+            if pointer is None:
+                raise Sealed("no active generation")
+            pause = pointer.get("pause_until")
+            if pause is not None and pause > _now():
+                raise Paused()
+            gen = str(pointer["generation"])
         models = await self.binder.generation(gen)
         checkpoint = await self.checkpoints.find_one({"_id": gen}, session=session)
         if checkpoint is None or checkpoint.get("sealed"):
