@@ -11,7 +11,7 @@ from ..readside.deadletters import DeadLetter as Letter
 from ..readside.deadletters import DeadLetters as Letters
 from ..readside.failures import is_infrastructure
 from .context import Info
-from .errors import ServiceUnavailable
+from .errors import BadUserInput, ServiceUnavailable
 
 
 @strawberry.type(description="An event the projector parked: its handler kept failing "
@@ -56,6 +56,8 @@ async def dead_letters(
     info: Info, order_id: strawberry.ID | None = None, limit: int = 100
 ) -> list[DeadLetter]:
     """Parked events, oldest position first."""
+    if not 1 <= limit <= 1000:
+        raise BadUserInput("limit", "must be between 1 and 1000")
     try:
         found = await _letters(info).list(str(order_id) if order_id else None, limit)
     except RedisError as exc:

@@ -121,9 +121,10 @@ class Projector:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not is_infrastructure(exc):
-                    raise
-                log.warning("projector waits for its servers (%s: %s)", type(exc).__name__, exc)
+                if is_infrastructure(exc):
+                    log.warning("projector waits for its servers (%s: %s)", type(exc).__name__, exc)
+                else:  # a defect: keep the process alive, the entries stay pending
+                    log.exception("projector step failed; retrying")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, 5.0)
@@ -246,10 +247,13 @@ class Projector:
         done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
         live = [e for e in entries if e.raw is not None]
         blocked = await self._blocked(live)
-        parked = [e for e in live if describe(e.raw or b"")[0] in blocked]
-        for e in parked:
-            await self._park(e, BLOCKED, f"waits behind {blocked[describe(e.raw or b'')[0]]}", 0)
-        todo = [e for e in live if e not in parked]
+        todo: list[Entry] = []
+        for e in live:
+            behind = blocked.get(describe(e.raw or b"")[0])
+            if behind is None:
+                todo.append(e)
+            else:
+                await self._park(e, BLOCKED, f"waits behind {behind}", 0)
         decoded: list[tuple[Entry, Delivery]] = []
         failures: list[tuple[Entry, Exception]] = []
         for e in todo:
