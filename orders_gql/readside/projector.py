@@ -12,23 +12,24 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import bson
 from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ..eventstore.codec import decode_event
 from ..eventstore.redis_store import RedisEventStore
-from .deadletters import BLOCKED, FAILED, describe, letter_fields
+from .deadletters import BLOCKED, describe
+from .entries import Entry, entries_of
 from .failures import is_infrastructure
 from .filling import apply_filled
 from .keys import ProjectorKeys
+from .parking import Parking
 from .positions import key as position_key
+from .reclaim import Reclaimer
 from .store import Delivery, ReadStore
 
 log = logging.getLogger("orders_gql.projector")
@@ -40,13 +41,6 @@ class ProjectorConfig:
     block_ms: int = 1000
     claim_idle_ms: int = 10_000
     max_attempts: int = 5
-
-
-@dataclass(frozen=True)
-class Entry:
-    partition: int
-    position: str
-    raw: bytes | None
 
 
 def consumer_name() -> str:
@@ -69,7 +63,10 @@ class Projector:
         self.keys = keys
         self.config = config or ProjectorConfig()
         self.consumer = consumer or consumer_name()
-        self._last_claim = self._last_reap = 0.0
+        self.reclaimer = Reclaimer(
+            redis, keys, store, self.consumer, self.config.claim_idle_ms, self.config.batch_size
+        )
+        self.parking = Parking(redis, keys, self.config.max_attempts)
         self._session: AsyncClientSession | None = None
         self.started = False
         self._stop = asyncio.Event()
@@ -80,8 +77,7 @@ class Projector:
         _, created = await self.store.ensure_active()
         if self._session is None:
             self._session = self.store.client.start_session()
-            lsid = bson.encode(self._session.session_id)
-            await self.redis.hset(self.keys.sessions(), self.consumer, lsid)
+            await self.reclaimer.register(self._session.session_id)
         for p in self.keys.partitions:
             start = "0"
             try:
@@ -110,7 +106,7 @@ class Projector:
             return
         with contextlib.suppress(Exception):
             await session.end_session()
-            await self.redis.hdel(self.keys.sessions(), self.consumer)
+            await self.reclaimer.unregister()
 
     async def _run(self, stop: asyncio.Event, delay: float) -> None:
         self._stop = stop
@@ -143,7 +139,7 @@ class Projector:
     async def _step(self) -> int:
         entries = await self._read("0", block=None)
         if not entries:
-            entries = await self._claim()
+            entries = await self.reclaimer.claim()
         if not entries:
             entries = await self._read_new()
         if entries:
@@ -174,86 +170,21 @@ class Projector:
         partition_of = {self.keys.log(p).encode(): p for p in self.keys.partitions}
         entries: list[Entry] = []
         for stream, items in reply or []:
-            for entry_id, fields in items:
-                raw = fields.get(b"e") if fields else None
-                entries.append(Entry(partition_of[stream], entry_id.decode(), raw))
-        return entries
-
-    async def _reap(self) -> list[str]:
-        """Abort the MongoDB transactions of consumers whose entries sat idle
-        past `claim_idle_ms` (crashed, or stuck): their locks block every batch.
-        Returns their names."""
-        now = time.monotonic()
-        if now - self._last_reap < self.config.claim_idle_ms / 4000:
-            return []
-        self._last_reap = now
-        owners: set[str] = set()
-        for p in self.keys.partitions:
-            idle: Any = await self.redis.xpending_range(
-                self.keys.log(p), self.keys.group, "-", "+", self.config.batch_size,
-                idle=self.config.claim_idle_ms,
-            )  # fmt: skip
-            owners |= {_text(e["consumer"]) for e in idle}
-        dead = sorted(owners - {self.consumer})
-        if dead:
-            raw: Any = await self.redis.hmget(self.keys.sessions(), dead)
-            await self.store.kill_sessions([bson.decode(r) for r in raw if r])
-            log.info("aborted the transactions of idle consumers %s", dead)
-        return dead
-
-    async def _forget(self, consumers: list[str]) -> None:
-        """Remove consumers that have no pending entries left."""
-        for p in self.keys.partitions:
-            info: Any = await self.redis.xinfo_consumers(self.keys.log(p), self.keys.group)
-            for c in info:
-                if _text(c["name"]) in consumers and int(c["pending"]) == 0:
-                    await self.redis.xgroup_delconsumer(
-                        self.keys.log(p), self.keys.group, c["name"]
-                    )
-        await self.redis.hdel(self.keys.sessions(), *consumers)
-
-    async def _conflict(self) -> None:
-        await self._reap()
-
-    async def _claim(self) -> list[Entry]:
-        now = time.monotonic()
-        if now - self._last_claim < self.config.claim_idle_ms / 4000:
-            return []
-        self._last_claim = now
-        self._last_reap = 0.0
-        dead = await self._reap()
-        entries: list[Entry] = []
-        for p in self.keys.partitions:
-            reply: Any = await self.redis.xautoclaim(
-                self.keys.log(p),
-                self.keys.group,
-                self.consumer,
-                min_idle_time=self.config.claim_idle_ms,
-                count=self.config.batch_size,
-            )
-            for entry_id, fields in reply[1]:
-                raw = fields.get(b"e") if fields else None
-                entries.append(Entry(p, entry_id.decode(), raw))
-            for entry_id in reply[2] if len(reply) > 2 else []:
-                await self.redis.xack(self.keys.log(p), self.keys.group, entry_id)
-        if entries:
-            log.info("claimed %d entries left pending by other consumers", len(entries))
-        if dead:
-            await self._forget(dead)
+            entries += entries_of(partition_of[stream], items)
         return entries
 
     async def process(self, entries: list[Entry]) -> None:
         """Apply a batch; acknowledge what was committed, park what is dead."""
         done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
         live = [e for e in entries if e.raw is not None]
-        blocked = await self._blocked(live)
+        blocked = await self.parking.blocked(live)
         todo: list[Entry] = []
         for e in live:
             behind = blocked.get(describe(e.raw or b"")[0])
             if behind is None:
                 todo.append(e)
             else:
-                await self._park(e, BLOCKED, f"waits behind {behind}", 0)
+                await self.parking.park(e, BLOCKED, f"waits behind {behind}", 0)
         decoded: list[tuple[Entry, Delivery]] = []
         failures: list[tuple[Entry, Exception]] = []
         for e in todo:
@@ -280,22 +211,12 @@ class Projector:
         for e, error in sorted(failures, key=lambda f: position_key(f[0].position)):
             order_id = describe(e.raw or b"")[0]
             if order_id in parked_at:
-                await self._park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
-            elif await self._failed(e, error):
+                await self.parking.park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
+            elif await self.parking.failed(e, error):
                 parked_at[order_id] = e.position
 
     def _txn(self) -> dict[str, Any]:
-        return {"session": self._session, "on_conflict": self._conflict}
-
-    async def _blocked(self, entries: list[Entry]) -> dict[str, str]:
-        blocked: dict[str, str] = {}
-        for p in self.keys.partitions:
-            orders = sorted({describe(e.raw or b"")[0] for e in entries if e.partition == p})
-            if not orders:
-                continue
-            values = await self.redis.hmget(self.keys.blocked(p), orders)
-            blocked.update({o: _text(v) for o, v in zip(orders, values, strict=True) if v})
-        return blocked
+        return {"session": self._session, "on_conflict": self.reclaimer.reap}
 
     async def _ack(self, entries: list[Entry]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -305,29 +226,3 @@ class Projector:
                 pipe.xack(self.keys.log(p), self.keys.group, *ids)
                 pipe.hdel(self.keys.attempts(p), *ids)
         await pipe.execute()
-
-    async def _failed(self, e: Entry, exc: Exception) -> bool:
-        """Count a failed attempt; park the entry (True) after the last one."""
-        attempts = int(await self.redis.hincrby(self.keys.attempts(e.partition), e.position, 1))
-        error = f"{type(exc).__name__}: {exc}"
-        if attempts < self.config.max_attempts:
-            log.warning("entry %s failed (attempt %d): %s", e.position, attempts, error)
-            return False
-        log.error("parking %s after %d attempts: %s", e.position, attempts, error)
-        await self._park(e, FAILED, error, attempts)
-        return True
-
-    async def _park(self, e: Entry, reason: str, error: str, attempts: int) -> None:
-        """Dead-letter, block the order and acknowledge, all in one MULTI."""
-        order_id = describe(e.raw or b"")[0]
-        pipe = self.redis.pipeline(transaction=True)
-        fields: Any = letter_fields(e.partition, e.position, e.raw or b"", reason, error, attempts)
-        pipe.xadd(self.keys.dead(e.partition), fields)
-        pipe.hsetnx(self.keys.blocked(e.partition), order_id, e.position)
-        pipe.xack(self.keys.log(e.partition), self.keys.group, e.position)
-        pipe.hdel(self.keys.attempts(e.partition), e.position)
-        await pipe.execute()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
