@@ -13,6 +13,7 @@ from typing import Any
 
 from ..eventstore.codec import decode_event
 from ..eventstore.redis_store import RedisEventStore
+from . import switching
 from .deadletters import describe
 from .failures import is_infrastructure
 from .keys import ProjectorKeys
@@ -78,12 +79,12 @@ async def rebuild(
             continue  # near the end of the log: try to switch (it applies the rest)
         if not switch:
             break
-        await store.pause_projection(PAUSE_SECONDS)
+        await switching.pause_projection(store, PAUSE_SECONDS)
         try:
-            result.replaced = await store.switch(models.generation, fetch)
+            result.replaced = await switching.switch(store, models.generation, fetch)
             break
         except Sealed:
-            await store.resume_projection()
+            await switching.resume_projection(store)
             continue  # the live projectors are ahead: catch up again
     if result.replaced is not None and drop_after >= 0:
         # queries and batches that began on the old generation finish first
