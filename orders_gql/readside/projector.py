@@ -72,23 +72,26 @@ class Projector:
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
-        """Create the consumer groups; when the read models were empty, (re)deliver
-        the whole log so everything is replayed."""
-        _, created = await self.store.ensure_active()
+        """Create the consumer groups. While the active generation is not ready
+        (the read models were empty), deliver the whole log again from the
+        start, then mark it ready; safe to repeat after a crash."""
+        models = await self.store.ensure_active()
         if self._session is None:
             self._session = self.store.client.start_session()
             await self.reclaimer.register(self._session.session_id)
+        replay = not await self.store.is_ready(models.generation)
         for p in self.keys.partitions:
-            start = "0"
             try:
                 await self.redis.xgroup_create(
-                    self.keys.log(p), self.keys.group, start, mkstream=True
+                    self.keys.log(p), self.keys.group, "0", mkstream=True
                 )
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-                if created:
-                    await self.redis.xgroup_setid(self.keys.log(p), self.keys.group, start)
+                if replay:
+                    await self.redis.xgroup_setid(self.keys.log(p), self.keys.group, "0")
+        if replay:
+            await self.store.mark_ready(models.generation)
         self.started = True
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -73,24 +73,38 @@ class ReadStore:
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
 
-    async def create_generation(self, generation: str | None = None) -> ReadModels:
-        """Empty collections (with indexes) and a checkpoint for a new generation."""
+    async def create_generation(
+        self, generation: str | None = None, *, ready: bool = True
+    ) -> ReadModels:
+        """Empty collections (with indexes) and a checkpoint for a new generation.
+        Not `ready` means the projectors must still replay the log into it."""
         generation = generation or new_generation_name()
         models = await self.binder.generation(generation)
-        await self.checkpoints.update_one(
-            {"_id": generation},
-            {"$setOnInsert": {"positions": {}, "applied": 0, "sealed": False}},
-            upsert=True,
-        )
+        fresh = {"positions": {}, "applied": 0, "sealed": False, "ready": ready}
+        await self.checkpoints.update_one({"_id": generation}, {"$setOnInsert": fresh}, upsert=True)
         return models
 
-    async def ensure_active(self) -> tuple[ReadModels, bool]:
-        """The active generation, creating the first one when there is none.
-        The second value is True when this call created it (read models empty)."""
+    async def is_ready(self, generation: str | None = None) -> bool:
+        """False while the (active) generation still waits for its first replay."""
+        try:
+            generation = generation or await self.active_generation()
+            if generation is None:
+                return False
+            doc = await self.checkpoints.find_one({"_id": generation}, {"ready": 1})
+        except PyMongoError as exc:
+            raise ReadSideUnavailable(str(exc)) from exc
+        return doc is not None and bool(doc.get("ready", True))
+
+    async def mark_ready(self, generation: str) -> None:
+        await self.checkpoints.update_one({"_id": generation}, {"$set": {"ready": True}})
+
+    async def ensure_active(self) -> ReadModels:
+        """The active generation, creating the first one (not ready) when there
+        is none: the read models are new or were wiped."""
         current = await self.active_generation()
         if current is not None:
-            return await self.binder.generation(current), False
-        models = await self.create_generation()
+            return await self.binder.generation(current)
+        models = await self.create_generation(ready=False)
         result = await self.pointer.update_one(
             {"_id": ACTIVE_ID},
             {"$setOnInsert": {"generation": models.generation, "switched_at": now()}},
@@ -100,8 +114,8 @@ class ReadStore:
             await self.drop_generation(models.generation)
             current = await self.active_generation()
             assert current is not None
-            return await self.binder.generation(current), False
-        return models, True
+            return await self.binder.generation(current)
+        return models
 
     async def checkpoint(self, generation: str) -> CheckpointFields | None:
         doc = await self.checkpoints.find_one({"_id": generation})
