@@ -136,8 +136,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             stop.set()
             if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, 5)
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, 5)  # it ends after its current batch
             await parts.aclose()
 
     graphql = OrdersGraphQL(
