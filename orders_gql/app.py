@@ -137,7 +137,6 @@ class Components:
     redis: Redis
     store: RedisEventStore
     service: OrderService
-    authenticator: Authenticator
     hub: LiveHub
     live: LiveFeeds
     mongo: AsyncMongoClient[Any] | None = None
@@ -188,14 +187,6 @@ def build_components(settings: Settings) -> Components:
         max_retries=settings.command_retries,
         idempotency_ttl=settings.idempotency_ttl,
     )
-    authenticator = Authenticator.from_files(
-        enabled=settings.auth_enabled,
-        jwt_secret=settings.jwt_secret,
-        jwks_file=settings.jwks_file,
-        api_keys_file=settings.api_keys_file,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
     emails = CustomerEmails(service.load)
     hub = LiveHub(LogTail(store), buffer_size=settings.subscription_buffer, on_event=emails.learn)
     live = LiveFeeds(hub, service, emails)
@@ -204,7 +195,6 @@ def build_components(settings: Settings) -> Components:
         redis=redis,
         store=store,
         service=service,
-        authenticator=authenticator,
         hub=hub,
         live=live,
     )
@@ -227,7 +217,20 @@ def build_components(settings: Settings) -> Components:
     return parts
 
 
+def authenticator_for(settings: Settings) -> Authenticator:
+    """Only the API authenticates; it refuses to start unconfigured (see Settings)."""
+    return Authenticator.from_files(
+        enabled=settings.auth_enabled,
+        jwt_secret=settings.jwt_secret,
+        jwks_file=settings.jwks_file,
+        api_keys_file=settings.api_keys_file,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
+    authenticator = authenticator_for(settings)
     parts = build_components(settings)
 
     @contextlib.asynccontextmanager
@@ -243,8 +246,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             stop.set()
             if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, 5)
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, 5)  # it ends after its current batch
             await parts.hub.stop()
             await parts.aclose()
 
@@ -259,7 +262,7 @@ def create_app(settings: Settings) -> Starlette:
         lambda cid: Context(
             service=parts.service, read_side=parts.read_side, correlation_id=cid, live=parts.live
         ),
-        parts.authenticator,
+        authenticator,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
 

@@ -12,7 +12,7 @@ from ..readside.deadletters import DeadLetters as Letters
 from ..readside.failures import is_infrastructure
 from .auth import Role
 from .context import Info
-from .errors import ServiceUnavailable
+from .errors import BadUserInput, ServiceUnavailable
 
 
 @strawberry.type(description="An event the projector parked: its handler kept failing "
@@ -58,6 +58,8 @@ async def dead_letters(
 ) -> list[DeadLetter]:
     """Parked events, oldest position first."""
     info.context.require(Role.ADMIN, what="deadLetters")
+    if not 1 <= limit <= 1000:
+        raise BadUserInput("limit", "must be between 1 and 1000")
     try:
         found = await _letters(info).list(str(order_id) if order_id else None, limit)
     except RedisError as exc:

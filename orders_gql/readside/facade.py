@@ -34,6 +34,10 @@ class ReadSide:
             if not is_position(consistent_with):
                 raise BadPosition("must be a position returned by a mutation")
             await wait_until_passed(
-                self.redis, self.keys, consistent_with, self.consistency_timeout
+                self.redis,
+                self.keys,
+                consistent_with,
+                self.consistency_timeout,
+                ready=self.store.is_ready,  # a wiped database is not up to date
             )
         return await self.store.active()

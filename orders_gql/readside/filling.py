@@ -4,6 +4,8 @@ consumer gets version 3 of an order before another consumer committed version
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..eventstore.redis_store import RedisEventStore
 from .projection import ProjectionError
 from .store import Delivery, Gap, Outcome, ReadStore
@@ -15,12 +17,14 @@ async def apply_filled(
     deliveries: list[Delivery],
     generation: str | None = None,
     seen: dict[int, str] | None = None,
+    **transaction: Any,
 ) -> Outcome:
-    """Apply, filling version gaps; raises ProjectionError when they cannot be filled."""
+    """Apply, filling version gaps; raises ProjectionError when they cannot be
+    filled. `transaction` goes to ReadStore.apply (session, on_conflict)."""
     batch = list(deliveries)
     for _ in range(3):
         try:
-            return await store.apply(batch, generation, seen)
+            return await store.apply(batch, generation, seen, **transaction)
         except Gap as gap:
             batch = [d for d in batch if d.event.order_id not in gap.order_ids]
             for order_id in sorted(gap.order_ids):

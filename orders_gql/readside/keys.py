@@ -30,6 +30,10 @@ class ProjectorKeys:
         """Hash position -> failed attempts so far."""
         return self._base(partition) + ":attempts"
 
+    def sessions(self) -> str:
+        """Hash consumer -> its MongoDB session id (BSON), to abort a dead one's transaction."""
+        return self._base(0) + ":sessions"
+
     @property
     def partitions(self) -> range:
         return range(self.keys.partitions)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -48,12 +49,17 @@ async def has_passed(redis: Redis, keys: ProjectorKeys, position: str) -> bool:
 
 
 async def wait_until_passed(
-    redis: Redis, keys: ProjectorKeys, position: str, timeout: float
+    redis: Redis,
+    keys: ProjectorKeys,
+    position: str,
+    timeout: float,
+    ready: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
-    """Return once the projector passed `position`; raise NotYetProjected after `timeout`."""
+    """Return once the projector passed `position` (and `ready()` holds);
+    raise NotYetProjected after `timeout`."""
     deadline = time.monotonic() + timeout
     pause = 0.005
-    while not await has_passed(redis, keys, position):
+    while not (await has_passed(redis, keys, position) and (ready is None or await ready())):
         if time.monotonic() >= deadline:
             raise NotYetProjected(position, timeout)
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))

@@ -12,22 +12,25 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ..eventstore.codec import decode_event
 from ..eventstore.redis_store import RedisEventStore
 from ..metrics import PROJECTED_EVENTS
-from .deadletters import BLOCKED, FAILED, describe, letter_fields
+from .deadletters import BLOCKED, describe
+from .entries import Entry, entries_of
 from .failures import is_infrastructure
 from .filling import apply_filled
 from .keys import ProjectorKeys
+from .parking import Parking
 from .positions import key as position_key
+from .reclaim import Reclaimer
 from .store import Delivery, ReadStore
 
 log = logging.getLogger("orders_gql.projector")
@@ -39,13 +42,6 @@ class ProjectorConfig:
     block_ms: int = 1000
     claim_idle_ms: int = 10_000
     max_attempts: int = 5
-
-
-@dataclass(frozen=True)
-class Entry:
-    partition: int
-    position: str
-    raw: bytes | None
 
 
 def consumer_name() -> str:
@@ -68,29 +64,56 @@ class Projector:
         self.keys = keys
         self.config = config or ProjectorConfig()
         self.consumer = consumer or consumer_name()
-        self._last_claim = 0.0
+        self.reclaimer = Reclaimer(
+            redis, keys, store, self.consumer, self.config.claim_idle_ms, self.config.batch_size
+        )
+        self.parking = Parking(redis, keys, self.config.max_attempts)
+        self._session: AsyncClientSession | None = None
         self.started = False
+        self._stop = asyncio.Event()
 
     async def start(self) -> None:
-        """Create the consumer groups; when the read models were empty, (re)deliver
-        the whole log so everything is replayed."""
-        _, created = await self.store.ensure_active()
+        """Create the consumer groups. While the active generation is not ready
+        (the read models were empty), deliver the whole log again from the
+        start, then mark it ready; safe to repeat after a crash."""
+        models = await self.store.ensure_active()
+        if self._session is None:
+            self._session = self.store.client.start_session()
+            await self.reclaimer.register(self._session.session_id)
+        replay = not await self.store.is_ready(models.generation)
         for p in self.keys.partitions:
-            start = "0"
             try:
                 await self.redis.xgroup_create(
-                    self.keys.log(p), self.keys.group, start, mkstream=True
+                    self.keys.log(p), self.keys.group, "0", mkstream=True
                 )
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-                if created:
-                    await self.redis.xgroup_setid(self.keys.log(p), self.keys.group, start)
+                if replay:
+                    await self.redis.xgroup_setid(self.keys.log(p), self.keys.group, "0")
+        if replay:
+            await self.store.mark_ready(models.generation)
         self.started = True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Project until `stop` is set; outages are waited out with a backoff."""
         delay = 0.1
+        try:
+            await self._run(stop, delay)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Leave the group's bookkeeping tidy (best effort)."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        with contextlib.suppress(Exception):
+            await session.end_session()
+            await self.reclaimer.unregister()
+
+    async def _run(self, stop: asyncio.Event, delay: float) -> None:
+        self._stop = stop
         while not stop.is_set():
             try:
                 await self.step()
@@ -98,9 +121,10 @@ class Projector:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not is_infrastructure(exc):
-                    raise
-                log.warning("projector waits for its servers (%s: %s)", type(exc).__name__, exc)
+                if is_infrastructure(exc):
+                    log.warning("projector waits for its servers (%s: %s)", type(exc).__name__, exc)
+                else:  # a defect: keep the process alive, the entries stay pending
+                    log.exception("projector step failed; retrying")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, 5.0)
@@ -119,12 +143,28 @@ class Projector:
     async def _step(self) -> int:
         entries = await self._read("0", block=None)
         if not entries:
-            entries = await self._claim()
+            entries = await self.reclaimer.claim()
         if not entries:
-            entries = await self._read(">", block=self.config.block_ms)
+            entries = await self._read_new()
         if entries:
             await self.process(entries)
         return len(entries)
+
+    async def _read_new(self) -> list[Entry]:
+        """New entries, waiting up to block_ms; returns at once when stopping
+        (no transaction is open here, so the read can be abandoned)."""
+        if self._stop.is_set():
+            return []
+        read = asyncio.ensure_future(self._read(">", block=self.config.block_ms))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if read in done:
+            return read.result()
+        read.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await read
+        return []
 
     async def _read(self, start: str, block: int | None) -> list[Entry]:
         streams: Any = {self.keys.log(p): start for p in self.keys.partitions}
@@ -134,43 +174,21 @@ class Projector:
         partition_of = {self.keys.log(p).encode(): p for p in self.keys.partitions}
         entries: list[Entry] = []
         for stream, items in reply or []:
-            for entry_id, fields in items:
-                raw = fields.get(b"e") if fields else None
-                entries.append(Entry(partition_of[stream], entry_id.decode(), raw))
-        return entries
-
-    async def _claim(self) -> list[Entry]:
-        now = time.monotonic()
-        if now - self._last_claim < self.config.claim_idle_ms / 4000:
-            return []
-        self._last_claim = now
-        entries: list[Entry] = []
-        for p in self.keys.partitions:
-            reply: Any = await self.redis.xautoclaim(
-                self.keys.log(p),
-                self.keys.group,
-                self.consumer,
-                min_idle_time=self.config.claim_idle_ms,
-                count=self.config.batch_size,
-            )
-            for entry_id, fields in reply[1]:
-                raw = fields.get(b"e") if fields else None
-                entries.append(Entry(p, entry_id.decode(), raw))
-            for entry_id in reply[2] if len(reply) > 2 else []:
-                await self.redis.xack(self.keys.log(p), self.keys.group, entry_id)
-        if entries:
-            log.info("claimed %d entries left pending by other consumers", len(entries))
+            entries += entries_of(partition_of[stream], items)
         return entries
 
     async def process(self, entries: list[Entry]) -> None:
         """Apply a batch; acknowledge what was committed, park what is dead."""
         done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
         live = [e for e in entries if e.raw is not None]
-        blocked = await self._blocked(live)
-        parked = [e for e in live if describe(e.raw or b"")[0] in blocked]
-        for e in parked:
-            await self._park(e, BLOCKED, f"waits behind {blocked[describe(e.raw or b'')[0]]}", 0)
-        todo = [e for e in live if e not in parked]
+        blocked = await self.parking.blocked(live)
+        todo: list[Entry] = []
+        for e in live:
+            behind = blocked.get(describe(e.raw or b"")[0])
+            if behind is None:
+                todo.append(e)
+            else:
+                await self.parking.park(e, BLOCKED, f"waits behind {behind}", 0)
         decoded: list[tuple[Entry, Delivery]] = []
         failures: list[tuple[Entry, Exception]] = []
         for e in todo:
@@ -179,14 +197,14 @@ class Projector:
             except Exception as exc:
                 failures.append((e, exc))
         try:
-            await apply_filled(self.store, self.events, [d for _, d in decoded])
+            await apply_filled(self.store, self.events, [d for _, d in decoded], **self._txn())
             done += [e for e, _ in decoded]
         except Exception as exc:
             if is_infrastructure(exc):
                 raise
             for e, d in decoded:  # find the poison: one entry at a time
                 try:
-                    await apply_filled(self.store, self.events, [d])
+                    await apply_filled(self.store, self.events, [d], **self._txn())
                     done.append(e)
                 except Exception as single:
                     if is_infrastructure(single):
@@ -197,19 +215,12 @@ class Projector:
         for e, error in sorted(failures, key=lambda f: position_key(f[0].position)):
             order_id = describe(e.raw or b"")[0]
             if order_id in parked_at:
-                await self._park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
-            elif await self._failed(e, error):
+                await self.parking.park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
+            elif await self.parking.failed(e, error):
                 parked_at[order_id] = e.position
 
-    async def _blocked(self, entries: list[Entry]) -> dict[str, str]:
-        blocked: dict[str, str] = {}
-        for p in self.keys.partitions:
-            orders = sorted({describe(e.raw or b"")[0] for e in entries if e.partition == p})
-            if not orders:
-                continue
-            values = await self.redis.hmget(self.keys.blocked(p), orders)
-            blocked.update({o: _text(v) for o, v in zip(orders, values, strict=True) if v})
-        return blocked
+    def _txn(self) -> dict[str, Any]:
+        return {"session": self._session, "on_conflict": self.reclaimer.reap}
 
     async def _ack(self, entries: list[Entry]) -> None:
         PROJECTED_EVENTS.inc(len(entries))
@@ -220,29 +231,3 @@ class Projector:
                 pipe.xack(self.keys.log(p), self.keys.group, *ids)
                 pipe.hdel(self.keys.attempts(p), *ids)
         await pipe.execute()
-
-    async def _failed(self, e: Entry, exc: Exception) -> bool:
-        """Count a failed attempt; park the entry (True) after the last one."""
-        attempts = int(await self.redis.hincrby(self.keys.attempts(e.partition), e.position, 1))
-        error = f"{type(exc).__name__}: {exc}"
-        if attempts < self.config.max_attempts:
-            log.warning("entry %s failed (attempt %d): %s", e.position, attempts, error)
-            return False
-        log.error("parking %s after %d attempts: %s", e.position, attempts, error)
-        await self._park(e, FAILED, error, attempts)
-        return True
-
-    async def _park(self, e: Entry, reason: str, error: str, attempts: int) -> None:
-        """Dead-letter, block the order and acknowledge, all in one MULTI."""
-        order_id = describe(e.raw or b"")[0]
-        pipe = self.redis.pipeline(transaction=True)
-        fields: Any = letter_fields(e.partition, e.position, e.raw or b"", reason, error, attempts)
-        pipe.xadd(self.keys.dead(e.partition), fields)
-        pipe.hsetnx(self.keys.blocked(e.partition), order_id, e.position)
-        pipe.xack(self.keys.log(e.partition), self.keys.group, e.position)
-        pipe.hdel(self.keys.attempts(e.partition), e.position)
-        await pipe.execute()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..eventstore.codec import decode_event
 from ..eventstore.redis_store import RedisEventStore
+from . import switching
 from .deadletters import describe
 from .failures import is_infrastructure
 from .keys import ProjectorKeys
@@ -21,6 +22,8 @@ from .store import Delivery, ReadStore, Sealed
 log = logging.getLogger("orders_gql.rebuild")
 
 Progress = Callable[[int, int], None]
+#: Longest time live projection waits for a switch (which normally takes milliseconds).
+PAUSE_SECONDS = 5.0
 
 
 @dataclass
@@ -52,6 +55,14 @@ async def rebuild(
     result = RebuildResult(models.generation, None)
     positions = {p: "0-0" for p in keys.partitions}
     blocked: set[str] = set()
+
+    async def fetch(partition: int, after: str, upto: str) -> list[Delivery]:
+        """Entries the live projectors applied after our last batch."""
+        entries: Any = await redis.xrange(keys.log(partition), f"({after}", upto)
+        found = [Delivery(decode_event(f[b"e"]), i.decode(), partition) for i, f in entries]
+        result.events += len(found)
+        return [d for d in found if d.event.order_id not in blocked]
+
     while True:
         moved = False
         for p in keys.partitions:
@@ -59,23 +70,29 @@ async def rebuild(
             entries: Any = await redis.xrange(keys.log(p), start, "+", count=batch_size)
             if not entries:
                 continue
-            moved = True
+            moved = moved or len(entries) == batch_size  # more may be waiting
             await _replay_batch(store, models.generation, p, entries, blocked, result)
             positions[p] = entries[-1][0].decode()
             if progress:
                 progress(result.events, max(result.events, await _log_length(redis, keys)))
         if moved:
-            continue
+            continue  # near the end of the log: try to switch (it applies the rest)
         if not switch:
             break
+        await switching.pause_projection(store, PAUSE_SECONDS)
         try:
-            result.replaced = await store.switch(models.generation)
+            result.replaced = await switching.switch(store, models.generation, fetch)
             break
         except Sealed:
+            await switching.resume_projection(store)
             continue  # the live projectors are ahead: catch up again
     if result.replaced is not None and drop_after >= 0:
-        await asyncio.sleep(drop_after)  # queries that read the old generation finish first
-        await store.drop_generation(result.replaced)
+        # queries and batches that began on the old generation finish first
+        await asyncio.sleep(drop_after)
+        try:
+            await asyncio.wait_for(store.drop_generation(result.replaced), 30)
+        except TimeoutError:
+            log.warning("old generation %s is still busy; drop it later", result.replaced)
     return result
 
 

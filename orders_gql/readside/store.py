@@ -8,73 +8,39 @@ caller can fetch the missing events from the order's stream and try again.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from beanie.odm.utils.encoder import Encoder
-from pymongo import AsyncMongoClient, ReplaceOne
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
-from ..domain.events import DomainEvent
+from .batch import (
+    Conflict,
+    Delivery,
+    Fetch,
+    Gap,
+    Outcome,
+    Paused,
+    ReadSideUnavailable,
+    Sealed,
+)
+from .batchwrite import write_batch
 from .documents import (
     ACTIVE_ID,
-    SUMMARY_ID,
     Checkpoint,
     CheckpointFields,
-    CustomerStatsFields,
     OrderViewFields,
 )
 from .generations import Binder, ReadModels, new_generation_name
 from .positions import later
-from .projection import Contribution, apply_to_customer, apply_to_summary, name_key, project
-
-_ENCODER = Encoder()
-
-
-class ReadSideUnavailable(Exception):
-    """MongoDB could not be reached or failed."""
-
-
-class Gap(Exception):
-    """Events are missing before the delivered ones; nothing was written."""
-
-    def __init__(self, order_ids: set[str]) -> None:
-        super().__init__(f"version gap in orders {sorted(order_ids)}")
-        self.order_ids = order_ids
-
-
-class Sealed(Exception):
-    """The generation was replaced while the batch was being applied."""
-
-
-class Conflict(Exception):
-    """A guarded write did not match: someone else changed the order first."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One event to apply, with its log position and partition."""
-
-    event: DomainEvent
-    position: str
-    partition: int = 0
-
-
-@dataclass
-class Outcome:
-    generation: str
-    applied: int = 0
-    skipped: int = 0
-    orders: set[str] = field(default_factory=set)
-
-
-def _doc(model: Any) -> dict[str, Any]:
-    encoded: dict[str, Any] = _ENCODER.encode(model)
-    encoded.pop("revision_id", None)
-    return encoded
+from .projection import (
+    project,
+)
+from .transactions import ConflictHook, run_transaction
 
 
 class ReadStore:
@@ -107,71 +73,62 @@ class ReadStore:
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
 
-    async def create_generation(self, generation: str | None = None) -> ReadModels:
-        """Empty collections (with indexes) and a checkpoint for a new generation."""
+    async def create_generation(
+        self, generation: str | None = None, *, ready: bool = True
+    ) -> ReadModels:
+        """Empty collections (with indexes) and a checkpoint for a new generation.
+        Not `ready` means the projectors must still replay the log into it."""
         generation = generation or new_generation_name()
         models = await self.binder.generation(generation)
-        await self.checkpoints.update_one(
-            {"_id": generation},
-            {"$setOnInsert": {"positions": {}, "applied": 0, "sealed": False}},
-            upsert=True,
-        )
+        fresh = {"positions": {}, "applied": 0, "sealed": False, "ready": ready}
+        await self.checkpoints.update_one({"_id": generation}, {"$setOnInsert": fresh}, upsert=True)
         return models
 
-    async def ensure_active(self) -> tuple[ReadModels, bool]:
-        """The active generation, creating the first one when there is none.
-        The second value is True when this call created it (read models empty)."""
+    async def is_ready(self, generation: str | None = None) -> bool:
+        """False while the (active) generation still waits for its first replay."""
+        try:
+            generation = generation or await self.active_generation()
+            if generation is None:
+                return False
+            doc = await self.checkpoints.find_one({"_id": generation}, {"ready": 1})
+        except PyMongoError as exc:
+            raise ReadSideUnavailable(str(exc)) from exc
+        return doc is not None and bool(doc.get("ready", True))
+
+    async def mark_ready(self, generation: str) -> None:
+        await self.checkpoints.update_one({"_id": generation}, {"$set": {"ready": True}})
+
+    async def ensure_active(self) -> ReadModels:
+        """The active generation, creating the first one (not ready) when there
+        is none: the read models are new or were wiped."""
         current = await self.active_generation()
         if current is not None:
-            return await self.binder.generation(current), False
-        models = await self.create_generation()
+            return await self.binder.generation(current)
+        models = await self.create_generation(ready=False)
         result = await self.pointer.update_one(
             {"_id": ACTIVE_ID},
-            {"$setOnInsert": {"generation": models.generation, "switched_at": _now()}},
+            {"$setOnInsert": {"generation": models.generation, "switched_at": now()}},
             upsert=True,
         )
         if result.upserted_id is None:  # another process was first
             await self.drop_generation(models.generation)
             current = await self.active_generation()
             assert current is not None
-            return await self.binder.generation(current), False
-        return models, True
+            return await self.binder.generation(current)
+        return models
 
     async def checkpoint(self, generation: str) -> CheckpointFields | None:
         doc = await self.checkpoints.find_one({"_id": generation})
         return CheckpointFields.model_validate(doc) if doc else None
 
-    async def switch(self, generation: str) -> str | None:
-        """Make `generation` the active one, if it has applied at least every
-        position the active one has. Returns the replaced generation; raises
-        `Sealed` when the new one is behind (catch up, then try again)."""
-
-        async def txn(session: AsyncClientSession) -> str | None:
-            old = await self.active_generation(session)
-            new_cp = await self.checkpoints.find_one({"_id": generation}, session=session)
-            assert new_cp is not None, f"generation {generation} has no checkpoint"
-            if old is not None:
-                old_cp = await self.checkpoints.find_one({"_id": old}, session=session)
-                mine = dict(new_cp.get("positions", {}))
-                for partition, pos in (old_cp or {}).get("positions", {}).items():
-                    if later(pos, mine.get(partition, "0-0")):
-                        raise Sealed(f"{generation} is behind {old} in partition {partition}")
-                await self.checkpoints.update_one(
-                    {"_id": old}, {"$set": {"sealed": True, "updated_at": _now()}}, session=session
-                )
-            await self.pointer.update_one(
-                {"_id": ACTIVE_ID},
-                {"$set": {"generation": generation, "switched_at": _now()}},
-                upsert=True,
-                session=session,
-            )
-            return old
-
-        try:
-            async with self.client.start_session() as session:
-                return await session.with_transaction(txn)
-        except PyMongoError as exc:
-            raise ReadSideUnavailable(str(exc)) from exc
+    async def kill_sessions(self, session_ids: list[dict[str, Any]]) -> None:
+        """Abort the open transactions of these (crashed) sessions now, instead
+        of when the server reaps them; their write locks block every batch."""
+        if session_ids:
+            try:
+                await self.client.admin.command("killSessions", session_ids)
+            except PyMongoError as exc:
+                raise ReadSideUnavailable(str(exc)) from exc
 
     async def drop_generation(self, generation: str) -> None:
         models = await self.binder.generation(generation)
@@ -186,36 +143,50 @@ class ReadStore:
         deliveries: list[Delivery],
         generation: str | None = None,
         seen: dict[int, str] | None = None,
+        *,
+        session: AsyncClientSession | None = None,
+        on_conflict: ConflictHook | None = None,
     ) -> Outcome:
         """Apply events to `generation` (default: the active one) in one
         transaction with its checkpoint, which also moves past the `seen`
         positions (partition -> position) of entries skipped on purpose.
         Raises Gap, or ReadSideUnavailable (nothing applied); a ProjectionError
         means a poison event."""
-        for _ in range(20):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             try:
-                async with self.client.start_session() as session:
-                    return await session.with_transaction(
-                        lambda s: self._apply(s, deliveries, generation, seen or {})
-                    )
+                return await run_transaction(
+                    self.client,
+                    lambda s: self.apply_in_session(s, deliveries, generation, seen or {}),
+                    session=session,
+                    on_conflict=on_conflict,
+                )
+            except Paused:
+                await asyncio.sleep(0.01)  # a rebuild is switching generations
             except (Sealed, Conflict):
                 if generation is not None:
                     raise
-                continue  # the active generation changed, or a racing writer: again
+                # the active generation changed, or a racing writer: again
             except PyMongoError as exc:
                 raise ReadSideUnavailable(str(exc)) from exc
-        raise ReadSideUnavailable("too many conflicting writers")
+        raise ReadSideUnavailable("the read models stayed busy for 30s")
 
-    async def _apply(
+    async def apply_in_session(
         self,
         session: AsyncClientSession,
         deliveries: list[Delivery],
         generation: str | None,
         seen: dict[int, str],
     ) -> Outcome:
-        gen = generation or await self.active_generation(session)
+        gen = generation
         if gen is None:
-            raise Sealed("no active generation")
+            pointer = await self.pointer.find_one({"_id": ACTIVE_ID}, session=session)
+            if pointer is None:
+                raise Sealed("no active generation")
+            pause = pointer.get("pause_until")
+            if pause is not None and pause > now():
+                raise Paused()
+            gen = str(pointer["generation"])
         models = await self.binder.generation(gen)
         checkpoint = await self.checkpoints.find_one({"_id": gen}, session=session)
         if checkpoint is None or checkpoint.get("sealed"):
@@ -250,65 +221,11 @@ class ReadStore:
         if gaps:
             raise Gap(gaps)
         if after:
-            await self._write(session, models, before, after)
+            await write_batch(session, models, before, after)
         marks = [(d.partition, d.position) for d in deliveries] + list(seen.items())
         await self._advance(session, gen, checkpoint, marks, outcome.applied)
         outcome.orders = set(after)
         return outcome
-
-    async def _write(
-        self,
-        session: AsyncClientSession,
-        models: ReadModels,
-        before: dict[str, OrderViewFields],
-        after: dict[str, OrderViewFields],
-    ) -> None:
-        ops = [
-            ReplaceOne(
-                {"_id": oid, "version": before[oid].version if oid in before else 0},
-                _doc(view),
-                upsert=oid not in before,
-            )
-            for oid, view in after.items()
-        ]
-        result = await models.views.get_pymongo_collection().bulk_write(
-            ops, ordered=False, session=session
-        )
-        if result.matched_count + result.upserted_count != len(ops):
-            raise Conflict("an order view changed under the batch")
-
-        summary_doc = await models.summary.get_pymongo_collection().find_one(
-            {"_id": SUMMARY_ID}, session=session
-        )
-        summary = models.summary.model_validate(summary_doc or {})
-        emails = {v.customer_email for v in after.values()}
-        customers = {
-            c.id: c
-            for c in await models.customers.find(
-                {"_id": {"$in": list(emails)}}, session=session
-            ).to_list()
-        }
-        for oid, view in after.items():
-            old, new = Contribution.of(before.get(oid)), Contribution.of(view)
-            customer = customers.get(view.customer_email)
-            if customer is None:
-                customer = customers[view.customer_email] = models.customers(
-                    id=view.customer_email, customer_name=view.customer_name, name_key=""
-                )
-            if name_key(view) > customer.name_key:
-                customer.customer_name, customer.name_key = view.customer_name, name_key(view)
-            for contribution, sign in ((old, -1), (new, 1)):
-                if contribution is not None:
-                    apply_to_summary(summary, contribution, sign)
-                    apply_to_customer(customer, contribution, sign)
-        await models.customers.get_pymongo_collection().bulk_write(
-            [ReplaceOne({"_id": c.id}, _doc(c), upsert=True) for c in customers.values()],
-            ordered=False,
-            session=session,
-        )
-        await models.summary.get_pymongo_collection().replace_one(
-            {"_id": SUMMARY_ID}, _doc(summary), upsert=True, session=session
-        )
 
     async def _advance(
         self,
@@ -324,23 +241,26 @@ class ReadStore:
                 positions[str(partition)] = position
         result = await self.checkpoints.update_one(
             {"_id": gen, "sealed": {"$ne": True}},
-            {"$set": {"positions": positions, "updated_at": _now()}, "$inc": {"applied": applied}},
+            {"$set": {"positions": positions, "updated_at": now()}, "$inc": {"applied": applied}},
             session=session,
         )
         if result.matched_count != 1:
             raise Sealed(gen)
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
 
 
 __all__ = [
-    "CustomerStatsFields",
+    "Conflict",
     "Delivery",
+    "Fetch",
     "Gap",
     "Outcome",
+    "Paused",
     "ReadSideUnavailable",
     "ReadStore",
     "Sealed",
+    "now",
 ]

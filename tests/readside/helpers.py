@@ -29,11 +29,11 @@ async def documents(models: ReadModels) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-async def all_orders(store: RedisEventStore) -> dict[str, Order]:
-    """Every order folded from its own stream (the write side's truth)."""
+async def all_orders(store: RedisEventStore, partition: int = 0) -> dict[str, Order]:
+    """Every order of a partition folded from its own stream (the write side's truth)."""
     ids: set[str] = set()
     after = "0-0"
-    while batch := await store.read_log(after=after, count=1000):
+    while batch := await store.read_log(after=after, count=1000, partition=partition):
         ids |= {s.event.order_id for s in batch}
         after = batch[-1].position
     return {

@@ -8,8 +8,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside.keys import ProjectorKeys
+from orders_gql.readside.projector import Projector, ProjectorConfig
 from orders_gql.readside.rebuild import rebuild
 from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
@@ -118,3 +120,25 @@ async def test_rebuild_produces_the_same_documents(
     fresh = await documents(await read_store.binder.generation(result.generation))
     assert fresh == live
     assert result.events == result.applied == len(await store.read_log(count=10_000))
+
+
+async def test_partitioned_logs_are_projected_and_rebuilt_alike(
+    redis: Redis, key_prefix: str, read_store: ReadStore
+) -> None:
+    keys = KeySpace(prefix=key_prefix, partitions=3)
+    store = RedisEventStore(redis, keys)
+    service = OrderService(store)
+    pkeys = ProjectorKeys(keys)
+    projector = Projector(redis, read_store, store, pkeys, ProjectorConfig(block_ms=20), "p1")
+    await workload.run(service, workload.script(30, seed=4))
+    lasts = [await store.last_position(p) for p in range(3)]
+    assert all(pos != "0-0" for pos in lasts)  # every partition has events
+    for pos in lasts:
+        await drain(projector, pos)
+    live = await documents(await active(read_store))
+    orders = {}
+    for p in range(3):
+        orders |= await all_orders(RedisEventStore(redis, keys), partition=p)
+    assert statistics_of(live) == expected_statistics(orders)
+    result = await rebuild(read_store, store, pkeys, switch=False)
+    assert await documents(await read_store.binder.generation(result.generation)) == live

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from decimal import Decimal
 
@@ -56,10 +57,14 @@ def script(orders: int, seed: int = 7, prefix: str = "o") -> list[Command]:
     return commands
 
 
-async def run(service: OrderService, commands: list[Command], tag: str = "w") -> str:
-    """Execute in order; returns the last position."""
+async def run(
+    service: OrderService, commands: list[Command], tag: str = "w", pause: float = 0.0
+) -> str:
+    """Execute in order, pausing between commands; returns the last position."""
     position = "0-0"
     for n, cmd in enumerate(commands):
         meta = Metadata(command_id=f"{tag}-{n}", correlation_id=tag)
         position = (await service.execute(cmd, metadata=meta)).position
+        if pause:
+            await asyncio.sleep(pause)
     return position

@@ -1,0 +1,53 @@
+"""What flows through the read store: deliveries, outcomes, and why a batch
+was not applied."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..domain.events import DomainEvent
+
+#: Reads the log entries of a partition in (after, upto], as deliveries.
+Fetch = Callable[[int, str, str], Awaitable[list["Delivery"]]]
+
+
+class ReadSideUnavailable(Exception):
+    """MongoDB could not be reached or failed."""
+
+
+class Gap(Exception):
+    """Events are missing before the delivered ones; nothing was written."""
+
+    def __init__(self, order_ids: set[str]) -> None:
+        super().__init__(f"version gap in orders {sorted(order_ids)}")
+        self.order_ids = order_ids
+
+
+class Sealed(Exception):
+    """The generation was replaced while the batch was being applied."""
+
+
+class Paused(Exception):
+    """Live projection waits while a rebuild switches generations."""
+
+
+class Conflict(Exception):
+    """A guarded write did not match: someone else changed the order first."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event to apply, with its log position and partition."""
+
+    event: DomainEvent
+    position: str
+    partition: int = 0
+
+
+@dataclass
+class Outcome:
+    generation: str
+    applied: int = 0
+    skipped: int = 0
+    orders: set[str] = field(default_factory=set)
