@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
-from .cli_tools import CliError
+from .cli_tools import CliError, resolve_urls
 from .cli_tools import add_commands as add_tool_commands
 from .logs import configure as configure_logging
 from .settings import Settings, SettingsError
@@ -61,6 +61,8 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             )
         yield settings
     finally:
+        if started:
+            (settings.data_dir / "servers.json").unlink(missing_ok=True)
         for server in reversed(started):
             server.stop()
 
@@ -87,11 +89,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _servers_settings() -> Settings:
-    settings = Settings.from_env()
+    """The configured servers, else those of a running `serve` (its servers.json)."""
+    settings = resolve_urls(Settings.from_env())
     if not settings.redis_url or not settings.mongodb_url:
         raise CliError(
-            "set ORDERS_REDIS_URL and ORDERS_MONGODB_URL to the servers `serve` uses "
-            "(it logs the embedded servers' URLs)"
+            "set ORDERS_REDIS_URL and ORDERS_MONGODB_URL, or start `orders-gql serve` "
+            "first: it records its embedded servers' URLs in "
+            f"{settings.data_dir / 'servers.json'}"
         )
     return settings
 
