@@ -312,3 +312,25 @@ async def test_event_store_down_is_a_clear_error_without_internals(redis_server:
         assert "Connect" not in error["message"] and "6379" not in error["message"]
         ready = await down.get("/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("down")
+
+
+async def test_unknown_operation_name_is_a_clear_error(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": CREATE, "variables": {"input": order_input()}, "operationName": "Nope"},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert "Nope" in error["message"] and error["extensions"]["code"] == "BAD_REQUEST"
+    assert await log_length(redis, keys) == 0
+
+
+async def test_a_query_sent_as_get_cannot_mutate(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": CREATE})
+    assert response.status_code in (400, 405)
+    assert response.json()["errors"][0]["extensions"]["code"] in (
+        "BAD_REQUEST",
+        "METHOD_NOT_ALLOWED",
+    )
