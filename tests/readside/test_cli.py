@@ -43,7 +43,9 @@ async def test_replay_rebuilds_switches_and_reports_a_count(
     events = await service.store.read_log(count=10_000)
     assert f"replayed {len(events)} events ({len(events)} applied, 0 skipped)" in done.stdout
     assert f"switched from {before.generation}" in done.stdout
-    assert f"] {len(events)}/{len(events)} events" in done.stderr  # the progress bar
+    bar = done.stderr.splitlines()[-1]  # the progress bar's last state: count, rate, ETA
+    assert f"] {len(events):,}/{len(events):,} events" in bar
+    assert "/s  ETA 00:00" in bar
     after = await active(read_store)
     assert after.generation != before.generation
     assert await documents(after) == expected
