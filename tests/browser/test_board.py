@@ -4,9 +4,16 @@ and the summary figures follow."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import httpx
+import redis
+
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.settings import Settings
 
 CREATE = """mutation {
   createOrder(input: {customerName: "Katherine Johnson", customerEmail: "kj@example.com",
@@ -17,6 +24,10 @@ CREATE = """mutation {
 CONFIRM = """mutation($id: ID!) {
   updateOrderStatus(orderId: $id, status: CONFIRMED) { __typename }
 }"""
+BY_STATUS = """query($status: OrderStatus!, $at: String) {
+  ordersByStatus(status: $status, first: 100, consistentWith: $at) { edges { node { orderId } } }
+}"""
+STATUSES = ("PENDING", "CONFIRMED", "PROCESSING", "SHIPPED", "DELIVERED", "CANCELLED")
 #: Generous: a loaded CI machine may be slow; nothing here waits when it need not.
 PATIENCE_MS = 15_000
 
@@ -83,3 +94,70 @@ def test_board_lists_the_orders_that_exist_when_it_opens(page: Any, live_url: st
     expect(page.locator(f'[data-order-id="{order_id}"]')).to_have_count(1)
     expect(page.locator("#total-orders")).to_have_text("1", timeout=PATIENCE_MS)
     expect(page.locator("#connection")).to_have_text("Live", timeout=PATIENCE_MS)
+
+
+def last_position(settings: Settings) -> str:
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        newest = client.xrevrange(KeySpace(settings.key_prefix).log(), count=1)
+    finally:
+        client.close()
+    return str(newest[0][0].decode())
+
+
+def test_board_misses_nothing_written_while_it_opens(
+    page: Any, live_url: str, settings: Settings
+) -> None:
+    from playwright.sync_api import expect
+
+    env = {
+        **os.environ,
+        "ORDERS_REDIS_URL": settings.redis_url or "",
+        "ORDERS_KEY_PREFIX": settings.key_prefix,
+        "ORDERS_DATA_DIR": "/nonexistent",
+    }
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "orders_gql", "demo-data", "60", "--concurrency", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        page.goto(f"{live_url}/board")  # loads and subscribes while the orders flow
+        assert demo.wait(60) == 0
+    finally:
+        demo.kill()
+    at = last_position(settings)
+
+    for status in STATUSES:
+        edges = gql(live_url, BY_STATUS, status=status, at=at)["ordersByStatus"]["edges"]
+        expected = sorted(edge["node"]["orderId"] for edge in edges)
+        cards = page.locator(f"{column(status)} [data-order-id]")
+        expect(cards).to_have_count(len(expected), timeout=PATIENCE_MS)
+        shown = sorted(cards.evaluate_all("cards => cards.map(c => c.dataset.orderId)"))
+        assert shown == expected, status
+        expect(page.locator(f"{column(status)} .count")).to_have_text(str(len(expected)))
+    expect(page.locator("#connection")).to_have_text("Live")
+
+
+def test_an_order_created_between_listing_and_subscribing_still_appears(
+    page: Any, live_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    created: list[str] = []
+
+    def list_then_create(route: Any) -> None:
+        if "BoardOrders" not in (route.request.post_data or ""):
+            route.continue_()
+            return
+        listed = route.fetch()  # the server answers now, without the new order...
+        created.append(gql(live_url, CREATE)["createOrder"]["order"]["orderId"])
+        route.fulfill(response=listed)  # ...and the board subscribes only after that
+
+    page.route("**/graphql", list_then_create)
+    page.goto(f"{live_url}/board")
+
+    expect(page.locator("#connection")).to_have_text("Live", timeout=PATIENCE_MS)
+    assert len(created) == 1
+    card = page.locator(f'{column("PENDING")} [data-order-id="{created[0]}"]')
+    expect(card).to_contain_text("Katherine Johnson", timeout=PATIENCE_MS)
