@@ -31,7 +31,7 @@ const board = {
   fetching: new Map(), // orderId -> events that arrived while it was being loaded
   after: null, // the latest log position the board includes
   socket: null,
-  retries: 0,
+  retries: 0, // failures in a row: the wait before the next try doubles, up to 15 s
   summary: newSummary(),
   announcedAt: 0,
 };
@@ -311,7 +311,6 @@ function clearBoard() {
   board.cards.clear();
   board.fetching.clear();
   board.after = null;
-  board.retries = 0;
   clearTimeout(board.summary.timer);
   board.summary = newSummary();
   $("total-orders").textContent = "–";
