@@ -161,3 +161,40 @@ def test_an_order_created_between_listing_and_subscribing_still_appears(
     assert len(created) == 1
     card = page.locator(f'{column("PENDING")} [data-order-id="{created[0]}"]')
     expect(card).to_contain_text("Katherine Johnson", timeout=PATIENCE_MS)
+
+
+def test_board_catches_up_after_its_connection_drops(page: Any, live_url: str) -> None:
+    from playwright.sync_api import expect
+
+    sockets: list[Any] = []
+    refuse = [False]
+
+    def through(ws: Any) -> None:  # the board's websocket, via a switch the test holds
+        if refuse[0]:
+            ws.close(code=1013, reason="try again later")
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/graphql", through)
+    page.goto(f"{live_url}/board")
+    status = page.locator("#connection")
+    expect(status).to_have_text("Live", timeout=PATIENCE_MS)
+    first = gql(live_url, CREATE)["createOrder"]["order"]["orderId"]
+    expect(page.locator(f'[data-order-id="{first}"]')).to_be_visible(timeout=PATIENCE_MS)
+
+    refuse[0] = True
+    sockets[-1].close(code=1001, reason="going away")
+    expect(status).to_contain_text("Not connected", timeout=PATIENCE_MS)
+    second = gql(live_url, CREATE)["createOrder"]["order"]["orderId"]  # while it is away
+    gql(live_url, CONFIRM, id=first)
+    refuse[0] = False
+
+    expect(status).to_have_text("Live", timeout=PATIENCE_MS)
+    expect(page.locator(f'{column("PENDING")} [data-order-id="{second}"]')).to_be_visible(
+        timeout=PATIENCE_MS
+    )
+    expect(page.locator(f'{column("CONFIRMED")} [data-order-id="{first}"]')).to_be_visible(
+        timeout=PATIENCE_MS
+    )
+    expect(page.locator("#total-orders")).to_have_text("2", timeout=PATIENCE_MS)
