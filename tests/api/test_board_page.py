@@ -12,7 +12,7 @@ async def test_board_page_and_its_assets_are_served(client: httpx.AsyncClient) -
     assert page.headers["content-type"].startswith("text/html")
     assert "<h1>Live order board</h1>" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    for asset in ("board.js", "gql.js", "orders.js"):
+    for asset in ("board.js", "columns.js", "gql.js", "orders.js", "summary.js"):
         script = await client.get(f"/static/board/{asset}")
         assert script.status_code == 200
         assert "javascript" in script.headers["content-type"]  # loadable as an ES module

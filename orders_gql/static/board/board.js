@@ -2,8 +2,10 @@
 // graphql-transport-ws and moves the cards between the status columns as the
 // events arrive; the summary is queried again after them (consistentWith).
 
+import { Columns, formatMoney } from "./columns.js";
 import { Socket, closeError, query, socketUrl } from "./gql.js";
-import { STATUSES, evolve, later, positionBefore } from "./orders.js";
+import { evolve, later, positionBefore } from "./orders.js";
+import { SummaryFeed } from "./summary.js";
 
 const ENDPOINT = "/graphql";
 const MARGIN_MS = 10_000; // see positionBefore
@@ -27,23 +29,16 @@ const board = {
   token: sessionStorage.getItem(TOKEN_KEY) ?? "",
   session: 0, // bumped by each (re)start: callbacks of an older one do nothing
   orders: new Map(), // orderId -> the order as the board holds it
-  cards: new Map(), // orderId -> its <li>
   fetching: new Map(), // orderId -> events that arrived while it was being loaded
   after: null, // the latest log position the board includes
   socket: null,
   retries: 0, // failures in a row: the wait before the next try doubles, up to 15 s
-  summary: newSummary(),
+  summary: null, // the SummaryFeed of this start
   announcedAt: 0,
 };
 
-function newSummary() {
-  return { wanted: null, shown: null, timer: null, busy: false, forbidden: false, counts: null };
-}
-
+const columns = new Columns({ maxCards: MAX_CARDS, onForget: (id) => board.orders.delete(id) });
 const $ = (id) => document.getElementById(id);
-const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const clock = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
-const day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 
 // ---- starting, connecting, reconnecting
 
@@ -58,7 +53,7 @@ async function start() {
     await loadOrders(at, session);
     if (session !== board.session) return;
     board.after = at;
-    wantSummary(at);
+    board.summary.want(at);
     await listen(session);
   } catch (err) {
     if (session === board.session) failed(session, err, start);
@@ -145,7 +140,7 @@ function receive(event) {
   const held = board.fetching.get(event.orderId);
   if (held) held.push(event);
   else apply(event);
-  wantSummary(board.after);
+  board.summary.want(board.after);
 }
 
 function apply(event) {
@@ -174,7 +169,7 @@ async function fetchOrder(event) {
     else if (!known || data.order.version > known.version) place(data.order, true);
   } catch (err) {
     loaded = false;
-    note(`Order ${shortId(id)} could not be loaded: ${err.message}`);
+    note(`Order ${id.slice(0, 8)} could not be loaded: ${err.message}`);
   }
   if (session !== board.session) return;
   const held = board.fetching.get(id) ?? [];
@@ -182,142 +177,52 @@ async function fetchOrder(event) {
   if (loaded) held.forEach(apply);
 }
 
-// ---- the summary: asked again after events, at most every 250 ms
+// ---- the summary
 
-function wantSummary(position) {
-  const s = board.summary;
-  s.wanted = later(s.wanted, position);
-  if (!s.timer && !s.busy && !s.forbidden) s.timer = setTimeout(refreshSummary, 250);
-}
-
-async function refreshSummary() {
-  const s = board.summary;
-  const session = board.session;
-  const at = s.wanted;
-  s.timer = null;
-  s.busy = true;
-  let pause = 250;
-  try {
-    const { data } = await query(ENDPOINT, SUMMARY, { at }, board.token);
-    if (session !== board.session) return;
-    s.shown = at;
-    showSummary(data.orderSummary);
-  } catch (err) {
-    if (session !== board.session) return;
-    s.forbidden = AUTH_CODES.has(err.code);
-    $("summary-note").textContent = s.forbidden
-      ? "The summary is not available to this account."
-      : `The summary could not be refreshed: ${err.message}`;
-    pause = 2000;
-  } finally {
-    s.busy = false;
-  }
-  if (session === board.session && !s.forbidden && s.shown !== s.wanted && !s.timer) {
-    s.timer = setTimeout(refreshSummary, pause);
-  }
+function newSummary() {
+  return new SummaryFeed({
+    load: async (at) => (await query(ENDPOINT, SUMMARY, { at }, board.token)).data.orderSummary,
+    show: showSummary,
+    problem: (err, forbidden) => {
+      $("summary-note").textContent = forbidden
+        ? "The summary is not available to this account."
+        : `The summary could not be refreshed: ${err.message}`;
+    },
+  });
 }
 
 function showSummary(summary) {
   $("total-orders").textContent = summary.totalOrders.toLocaleString();
-  $("total-revenue").textContent = money.format(Number(summary.totalRevenue));
+  $("total-revenue").textContent = formatMoney(summary.totalRevenue);
   $("summary-note").textContent = "";
-  board.summary.counts = Object.fromEntries(
-    summary.ordersByStatus.map(({ status, count }) => [status, count]),
+  columns.showCounts(
+    Object.fromEntries(summary.ordersByStatus.map(({ status, count }) => [status, count])),
   );
-  updateCounts();
 }
 
-// ---- the DOM
+// ---- the page
 
-function column(status) {
-  return document.querySelector(`.column[data-status="${status}"]`);
-}
-
-/** Put the order's card (new or updated) at the top of its status column. */
 function place(order, fresh) {
   board.orders.set(order.orderId, order);
-  let card = board.cards.get(order.orderId);
-  if (!card) {
-    card = document.createElement("li");
-    card.className = "card";
-    card.dataset.orderId = order.orderId;
-    board.cards.set(order.orderId, card);
-  }
-  fill(card, order);
-  const list = column(order.status).querySelector("ol");
-  list.prepend(card);
-  if (fresh) flash(card);
-  while (list.children.length > MAX_CARDS) forget(list.lastElementChild.dataset.orderId);
-  updateCounts();
-}
-
-function fill(card, order) {
-  const items = order.items ?? [];
-  const first = items[0];
-  const lines = first ? `${first.quantity} × ${first.productName}` : "no items";
-  card.replaceChildren(
-    el("h3", "customer", order.customerName),
-    el("p", "items", items.length > 1 ? `${lines} and ${items.length - 1} more` : lines),
-    el("p", "total", money.format(Number(order.totalAmount))),
-    ...(order.cancellationReason ? [el("p", "reason", `Cancelled: ${order.cancellationReason}`)] : []),
-    el("p", "meta", `#${shortId(order.orderId)} · `),
-  );
-  const at = new Date(order.updatedAt);
-  const today = at.toDateString() === new Date().toDateString();
-  const time = el("time", "", today ? clock.format(at) : `${day.format(at)}, ${clock.format(at)}`);
-  time.dateTime = order.updatedAt;
-  card.lastElementChild.append(time);
-  card.dataset.status = order.status;
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  node.textContent = text;
-  return node;
-}
-
-function flash(card) {
-  card.classList.remove("fresh");
-  void card.offsetWidth; // restart the animation
-  card.classList.add("fresh");
+  columns.place(order, fresh);
 }
 
 function drop(orderId) {
-  forget(orderId);
-  updateCounts();
-}
-
-function forget(orderId) {
-  board.cards.get(orderId)?.remove();
-  board.cards.delete(orderId);
   board.orders.delete(orderId);
-}
-
-function updateCounts() {
-  for (const status of STATUSES) {
-    const col = column(status);
-    const shown = col.querySelector("ol").children.length;
-    const total = board.summary.counts?.[status] ?? shown;
-    col.querySelector(".count").textContent = total.toLocaleString();
-    col.querySelector(".more").textContent =
-      total > shown ? `Showing the latest ${shown} of ${total.toLocaleString()}.` : "";
-  }
+  columns.remove(orderId);
 }
 
 function clearBoard() {
-  for (const status of STATUSES) column(status).querySelector("ol").replaceChildren();
+  columns.clear();
   board.orders.clear();
-  board.cards.clear();
   board.fetching.clear();
   board.after = null;
-  clearTimeout(board.summary.timer);
+  board.summary?.stop();
   board.summary = newSummary();
   $("total-orders").textContent = "–";
   $("total-revenue").textContent = "–";
   $("summary-note").textContent = "";
   note("");
-  updateCounts();
 }
 
 function setConnection(state, text) {
@@ -339,10 +244,6 @@ function announce(text) {
 
 function label(status) {
   return status.charAt(0) + status.slice(1).toLowerCase();
-}
-
-function shortId(orderId) {
-  return orderId.slice(0, 8);
 }
 
 // ---- the token form
