@@ -10,17 +10,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from redis.asyncio import Redis
-
-from .cli_progress import ProgressBar
+from .app import Components, build_components
 from .cli_tools import CliError, resolve_urls
 from .demo_data import FATES, DemoOrder, plan
 from .domain.commands import Metadata
 from .domain.errors import DomainError
-from .eventstore.keys import KeySpace
-from .eventstore.redis_store import EventStoreUnavailable, RedisEventStore
+from .eventstore.redis_store import EventStoreUnavailable
+from .progress import ProgressBar
 from .service import OrderService
 from .settings import Settings
 
@@ -41,21 +39,14 @@ class DemoReport:
         return f"created {total} orders ({self.events} events) in {self.seconds:.1f}s: {where}"
 
 
-def _service(settings: Settings) -> OrderService:
-    """The write side as `app.build_components` wires it, without the API around it."""
+def _components(settings: Settings) -> Components:
+    """The write side as the API has it (the command authenticates no caller)."""
     if not settings.redis_url:
         raise CliError(
             "no Redis to write to: set ORDERS_REDIS_URL, or start `orders-gql serve` "
             f"(it records its embedded servers in {settings.data_dir / 'servers.json'})"
         )
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    store = RedisEventStore(redis, KeySpace(settings.key_prefix, settings.partitions))
-    return OrderService(
-        store,
-        snapshot_every=settings.snapshot_every,
-        max_retries=settings.command_retries,
-        idempotency_ttl=settings.idempotency_ttl,
-    )
+    return build_components(replace(settings, auth="off"))
 
 
 async def _run_one(
@@ -106,17 +97,18 @@ async def run_demo(
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     orders = plan(args.count, random.Random(args.seed))
-    service = _service(settings)
-    bar = ProgressBar("orders")
+    parts = _components(settings)
+    bar = ProgressBar("demo-data", "orders")
+    bar(0, len(orders))  # shown from the start; on a failure it tells how far it got
     try:
-        report = await run_demo(service, orders, concurrency=args.concurrency, progress=bar)
+        report = await run_demo(parts.service, orders, concurrency=args.concurrency, progress=bar)
     except EventStoreUnavailable as exc:
         raise CliError(f"cannot write to the event store at {settings.redis_url}: {exc}") from exc
     except DomainError as err:
         raise CliError(f"a demo order was refused: {err}") from err
     finally:
         bar.finish()
-        await service.store.redis.aclose()
+        await parts.aclose()
     print(report.summary())
     return 0
 

@@ -9,7 +9,6 @@ import sys
 from collections.abc import AsyncIterator
 
 from .app import Components, build_components
-from .cli_progress import ProgressBar
 from .readside.rebuild import rebuild
 from .settings import Settings
 
@@ -35,16 +34,22 @@ async def run_projector(settings: Settings) -> None:
         await projector.run(stop)
 
 
+def _bar(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
+    sys.stderr.flush()
+
+
 async def replay(settings: Settings, switch: bool = True) -> None:
     async with _components(settings) as parts:
         assert parts.read_side is not None
         rs = parts.read_side
-        bar = ProgressBar("events")
         result = await rebuild(
             rs.store, parts.store, rs.keys, batch_size=settings.projector_batch,
-            switch=switch, progress=bar,
+            switch=switch, progress=_bar,
         )  # fmt: skip
-        bar.finish()
+        sys.stderr.write("\n")
         where = f"switched from {result.replaced}" if result.replaced else "not switched"
         print(
             f"replayed {result.events} events ({result.applied} applied, "

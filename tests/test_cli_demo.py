@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-from orders_gql.cli_progress import ProgressBar
 from orders_gql.demo_data import FATES, plan
 from orders_gql.domain.events import DomainEvent, OrderCreated
 from orders_gql.domain.model import Order, fold
@@ -88,26 +87,3 @@ def test_demo_data_has_help() -> None:
     out = cli("demo-data", "--help")
     assert out.returncode == 0 and "usage: orders-gql demo-data" in out.stdout
     assert "--seed" in out.stdout
-
-
-def test_progress_bar_shows_rate_and_eta() -> None:
-    ticks = iter([0.0, 2.0, 2.01, 4.0])
-    sink = _Sink()
-    bar = ProgressBar("orders", stream=sink, width=10, clock=lambda: next(ticks))  # type: ignore[arg-type]
-    bar(50, 200)  # at 2 s: drawn
-    bar(51, 200)  # 10 ms later: skipped
-    assert sink.text.endswith("[##........] 50/200 orders  25.0/s  ETA 0:06")
-    bar.finish()  # at 4 s: draws the skipped count, ends the line
-    assert sink.text.endswith("51/200 orders  12.8/s  ETA 0:12\n")
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
-
-    def flush(self) -> None:
-        pass
