@@ -27,6 +27,7 @@ from .api.context import Context
 from .api.limits import Limits
 from .api.schema import build_schema
 from .api.view import OrdersGraphQL
+from .board import board_page
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
 from .live.emails import CustomerEmails
@@ -300,6 +301,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/", root),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
+            Route("/board", board_page),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from .cli_demo import add_commands as add_demo_commands
 from .cli_tools import CliError, resolve_urls
 from .cli_tools import add_commands as add_tool_commands
 from .logs import configure as configure_logging
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(func=cmd_export_schema)
     add_tool_commands(sub)
+    add_demo_commands(sub)
     return parser
 
 

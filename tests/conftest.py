@@ -91,6 +91,8 @@ def settings(
         mongodb_db=mongo_db,
         projector_claim_idle_ms=1000,
         projector_max_attempts=3,
+        # A bound, not a timing: generous, so a loaded machine does not fail reads.
+        consistency_timeout_ms=15_000,
         auth="off",
     )
 

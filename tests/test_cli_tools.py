@@ -74,6 +74,15 @@ def test_bad_setting_is_one_line() -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("serve", "export-schema", "events", "check"):
+    for command in (
+        "serve",
+        "export-schema",
+        "events",
+        "check",
+        "demo-data",
+        "project",
+        "replay",
+        "dead-letters",
+    ):
         out = cli(command, "--help")
         assert out.returncode == 0 and "usage: orders-gql" in out.stdout
