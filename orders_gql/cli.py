@@ -84,7 +84,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.no_projector:
         settings = replace(settings, projector=False)
     with embedded_servers(settings) as settings:
-        log.info("GraphiQL at http://%s:%d/graphql", args.host, args.port)
+        base = f"http://{args.host}:{args.port}"
+        log.info("GraphiQL at %s/graphql, the live order board at %s/board", base, base)
         server(settings, args.host, args.port).run()
     return 0
 
