@@ -41,3 +41,34 @@ def test_a_server_that_exits_at_start_shows_its_log(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedServerError, match="exited with") as failed:
         broken.start(timeout=10)
     assert "appendfsync" in str(failed.value)
+
+
+def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from orders_gql.embedded import free_port
+
+    port = free_port()
+    script = (
+        "import sys, time; from pathlib import Path; from orders_gql.embedded import EmbeddedRedis;"
+        f"EmbeddedRedis(Path({str(tmp_path)!r}) / 'r', port={port}).start();"
+        "print('up', flush=True); time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "up"
+    os.kill(parent.pid, signal.SIGKILL)  # no clean-up code runs in the parent
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with redis.Redis(port=port, socket_connect_timeout=0.2) as r:
+                r.ping()
+        except redis.ConnectionError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the server outlived the process that started it")
