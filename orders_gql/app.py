@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 from pymongo import AsyncMongoClient
-from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from .api.context import Context
 from .api.limits import Limits
 from .api.schema import build_schema
 from .api.view import OrdersGraphQL
+from .eventstore.connect import AnyRedis, connect
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
 from .live.emails import CustomerEmails
@@ -134,7 +134,7 @@ class CorrelationIdMiddleware:
 @dataclass
 class Components:
     settings: Settings
-    redis: Redis
+    redis: AnyRedis
     store: RedisEventStore
     service: OrderService
     hub: LiveHub
@@ -165,16 +165,11 @@ class Components:
 def build_components(settings: Settings) -> Components:
     if not settings.redis_url:
         raise ValueError("settings.redis_url is required (serve starts an embedded one)")
-    # A blocking pool: under a burst, requests wait for a connection (up to
-    # 5 s) instead of failing with "too many connections".
-    pool = BlockingConnectionPool.from_url(
+    redis = connect(
         settings.redis_url,
+        cluster=settings.redis_cluster,
         max_connections=settings.redis_max_connections,
-        timeout=5,
-        socket_connect_timeout=2,
-        socket_timeout=5,
     )
-    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes it
     store = RedisEventStore(
         redis,
         KeySpace(settings.key_prefix, settings.partitions),

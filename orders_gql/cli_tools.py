@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from .eventstore.codec import event_to_json
+from .eventstore.connect import connect
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import EventStoreUnavailable, RedisEventStore
 from .settings import Settings
@@ -42,7 +42,7 @@ def _store(settings: Settings) -> RedisEventStore:
             "no Redis to read: set ORDERS_REDIS_URL, or start `orders-gql serve` "
             f"(it records its embedded servers in {Path(settings.data_dir) / 'servers.json'})"
         )
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    redis = connect(settings.redis_url, cluster=settings.redis_cluster, max_connections=4)
     return RedisEventStore(redis, KeySpace(settings.key_prefix, settings.partitions))
 
 
@@ -79,7 +79,7 @@ async def _events(settings: Settings, args: argparse.Namespace) -> int:
 async def _check(settings: Settings) -> int:
     failures = 0
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        redis = connect(settings.redis_url, cluster=settings.redis_cluster, max_connections=4)
         try:
             info = await redis.info("server")
             server = "valkey" if "valkey_version" in info else "redis"

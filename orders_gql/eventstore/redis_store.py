@@ -3,6 +3,7 @@ one Lua script; loads of snapshot + tail in one round trip."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -16,9 +17,8 @@ from ..domain.errors import ConcurrencyConflict
 from ..domain.events import DomainEvent
 from ..domain.model import Order
 from .codec import decode_event, decode_snapshot, encode_event, encode_snapshot
+from .connect import AnyRedis
 from .keys import KeySpace
-
-AnyRedis = Redis | RedisCluster
 
 
 class EventStoreUnavailable(Exception):
@@ -185,15 +185,30 @@ class RedisEventStore:
     async def _append_and_wait(self, keys: list[str], args: list[Any]) -> tuple[Any, int]:
         """The append and a WAIT on one connection (WAIT covers the writes of the
         connection it runs on), to the master that holds the order's slot."""
-        client: Any = self.redis
-        if isinstance(self.redis, RedisCluster):
-            node = self.redis.get_node_from_key(keys[0])
-            if node is None:
-                raise EventStoreUnavailable(f"no cluster node serves {keys[0]}")
-            client = self._node_clients.get(node.name)
-            if client is None:
-                client = Redis(host=node.host, port=int(node.port))
-                self._node_clients[node.name] = client
+        if not isinstance(self.redis, RedisCluster):
+            return await self._on_one_connection(self.redis, keys, args)
+        node = self.redis.get_node_from_key(keys[0])
+        if node is None:
+            raise EventStoreUnavailable(f"no cluster node serves {keys[0]}")
+        client = self._node_clients.get(node.name)
+        if client is None:
+            client = Redis(host=node.host, port=int(node.port), socket_timeout=5)
+            self._node_clients[node.name] = client
+        try:
+            return await self._on_one_connection(client, keys, args)
+        except RedisError:
+            # This client bypasses the cluster client, which therefore does not
+            # see a master fail or move: drop it and refresh the slot map, so
+            # the caller's retry goes to the new master.
+            self._node_clients.pop(node.name, None)
+            await client.aclose()
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.nodes_manager.initialize()
+            raise
+
+    async def _on_one_connection(
+        self, client: Redis, keys: list[str], args: list[Any]
+    ) -> tuple[Any, int]:
         pipe = client.pipeline(transaction=False)
         await self._append(keys=keys, args=args, client=pipe)
         pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)

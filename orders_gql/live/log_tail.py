@@ -1,4 +1,5 @@
-"""Tailing the partition logs with one blocking XREAD for all of them."""
+"""Tailing the partition logs: one blocking XREAD for all of them on a single
+server, one per partition at once on a cluster."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from ..eventstore.codec import decode_event
+from ..eventstore.connect import is_cluster
+from ..eventstore.per_partition import read_each
 from ..eventstore.redis_store import EventStoreUnavailable, RedisEventStore, StoredEvent
 
 log = logging.getLogger("orders_gql.live")
@@ -42,16 +45,15 @@ class LogTail:
         """Events after the cursor, in log order per partition, and move past them.
         Waits up to block_ms for the first; [] when none came."""
         assert self.cursors is not None, "seek_end first"
-        streams: dict[Any, Any] = {self._logs[p]: pos for p, pos in self.cursors.items()}
         try:
-            reply: Any = await self.store.redis.xread(
-                streams, count=self.count, block=self.block_ms
-            )
+            if is_cluster(self.store.redis):
+                replies = await read_each(self.cursors, self._read_one, self.block_ms)
+            else:
+                replies = await self._read_all()
         except RedisError as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         found: list[StoredEvent] = []
-        for name, entries in reply or []:
-            partition = self._partition[_text(name)]
+        for partition, entries in replies.items():
             for entry_id, fields in entries:
                 position = _text(entry_id)
                 self.cursors[partition] = position
@@ -60,3 +62,15 @@ class LogTail:
                 except (KeyError, ValueError, TypeError):
                     log.exception("skipping log entry %s (partition %d)", position, partition)
         return found
+
+    async def _read_all(self) -> dict[int, list[Any]]:
+        assert self.cursors is not None
+        streams: dict[Any, Any] = {self._logs[p]: pos for p, pos in self.cursors.items()}
+        reply: Any = await self.store.redis.xread(streams, count=self.count, block=self.block_ms)
+        return {self._partition[_text(name)]: entries for name, entries in reply or []}
+
+    async def _read_one(self, partition: int, block_ms: int | None) -> list[Any]:
+        assert self.cursors is not None
+        streams: Any = {self._logs[partition]: self.cursors[partition]}
+        reply: Any = await self.store.redis.xread(streams, count=self.count, block=block_ms)
+        return list(reply[0][1]) if reply else []

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
+from ..eventstore.connect import AnyRedis
 from .deadletters import DeadLetters
 from .generations import ReadModels
 from .keys import ProjectorKeys
@@ -22,7 +21,7 @@ class BadPosition(ValueError):
 @dataclass
 class ReadSide:
     store: ReadStore
-    redis: Redis
+    redis: AnyRedis
     keys: ProjectorKeys
     dead_letters: DeadLetters
     consistency_timeout: float = 5.0

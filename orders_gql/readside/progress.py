@@ -9,9 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from ..eventstore.connect import AnyRedis
 from .keys import ProjectorKeys
 from .positions import later
 
@@ -26,7 +26,7 @@ class NotYetProjected(Exception):
         )
 
 
-async def has_passed(redis: Redis, keys: ProjectorKeys, position: str) -> bool:
+async def has_passed(redis: AnyRedis, keys: ProjectorKeys, position: str) -> bool:
     for p in keys.partitions:
         log = keys.log(p)
         try:
@@ -49,7 +49,7 @@ async def has_passed(redis: Redis, keys: ProjectorKeys, position: str) -> bool:
 
 
 async def wait_until_passed(
-    redis: Redis,
+    redis: AnyRedis,
     keys: ProjectorKeys,
     position: str,
     timeout: float,

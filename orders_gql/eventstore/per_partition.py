@@ -1,0 +1,44 @@
+"""Reading several partition logs on a Redis Cluster, where one command may
+only name keys of one slot: one command per partition, all at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+Read = Callable[[int, int | None], Awaitable[list[T]]]
+
+
+async def read_each(
+    partitions: Iterable[int], read: Read[T], block_ms: int | None
+) -> dict[int, list[T]]:
+    """`read(partition, block_ms)` for every partition: first without blocking;
+    when nothing came and `block_ms` is set, blocking reads of every partition
+    at once, returning as soon as one has entries. The others are cancelled
+    (redis-py closes their connections), so the caller must be able to read
+    again what they may have taken: XREAD cursors did not move, and entries an
+    XREADGROUP delivered wait in the consumer's pending list."""
+    parts = list(partitions)
+    found = dict(zip(parts, await asyncio.gather(*(read(p, None) for p in parts)), strict=True))
+    if any(found.values()) or block_ms is None:
+        return {p: e for p, e in found.items() if e}
+    tasks: dict[asyncio.Future[list[T]], int] = {
+        asyncio.ensure_future(read(p, block_ms)): p for p in parts
+    }
+    try:
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            got = {tasks[t]: t.result() for t in done}
+            if any(got.values()):
+                return {p: e for p, e in got.items() if e}
+        return {}
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.gather(*tasks, return_exceptions=True)
