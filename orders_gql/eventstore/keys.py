@@ -22,7 +22,7 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 @functools.cache
 def partition_tag(partition: int, partitions: int) -> str:
-    """"p<N>", or "p<N>.<k>" with the least k whose slot falls in range N of P."""
+    """The tag p<N>, or p<N>.<k> with the least k whose slot falls in range N of P."""
     low = partition * REDIS_CLUSTER_HASH_SLOTS // partitions
     high = (partition + 1) * REDIS_CLUSTER_HASH_SLOTS // partitions
     for k in itertools.count():
