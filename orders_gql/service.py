@@ -153,7 +153,8 @@ class OrderService:
                 continue
             except DuplicateCommand as dup:
                 return await self._replay(order_id, dup.record, print_)
-            return CommandResult(order=new_state, position=appended.positions[-1], events=events)
+            position = self.store.position(order_id, appended.positions[-1])
+            return CommandResult(order=new_state, position=position, events=events)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _snapshot(self, before: Order, after: Order) -> Order | None:
@@ -169,4 +170,5 @@ class OrderService:
             )
         stored = await self.store.read_stream(order_id, to_version=record.version)
         state = fold(Order(order_id), [s.event for s in stored])
-        return CommandResult(order=state, position=record.position, events=[], replayed=True)
+        position = self.store.position(order_id, record.position)
+        return CommandResult(order=state, position=position, events=[], replayed=True)

@@ -19,6 +19,7 @@ from ..domain.model import Order
 from .codec import decode_event, decode_snapshot, encode_event, encode_snapshot
 from .connect import AnyRedis
 from .keys import KeySpace
+from .positions import Position
 
 
 class EventStoreUnavailable(Exception):
@@ -175,6 +176,12 @@ class RedisEventStore:
         if self.wait_replicas and int(confirmed) < self.wait_replicas:
             raise NotReplicated(self.wait_replicas, int(confirmed), self.wait_timeout_ms)
         return Appended(version=int(reply[1]), positions=[_text(p) for p in reply[2:]])
+
+    def position(self, order_id: str, entry_id: str) -> str:
+        """The position to hand a client for an entry of this order's partition
+        (the entry id itself when there is one partition)."""
+        partition = self.keys.partition_of(order_id)
+        return Position.of_entry(self.keys.partitions, partition, entry_id).encode()
 
     async def aclose(self) -> None:
         """Close the per-node clients of WAIT (the main client is the caller's)."""

@@ -23,7 +23,9 @@ def _text(value: bytes | str) -> str:
 class LogTail:
     """A cursor over the logs of every partition of a store, moved by `read`."""
 
-    def __init__(self, store: RedisEventStore, *, block_ms: int = 2000, count: int = 500) -> None:
+    def __init__(
+        self, store: RedisEventStore, *, block_ms: int | None = 2000, count: int = 500
+    ) -> None:
         self.store = store
         self.block_ms = block_ms
         self.count = count
@@ -43,7 +45,7 @@ class LogTail:
 
     async def read(self) -> list[StoredEvent]:
         """Events after the cursor, in log order per partition, and move past them.
-        Waits up to block_ms for the first; [] when none came."""
+        Waits up to block_ms (if set) for the first; [] when none came."""
         assert self.cursors is not None, "seek_end first"
         try:
             if is_cluster(self.store.redis):
