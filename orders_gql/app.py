@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 from pymongo import AsyncMongoClient
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -26,7 +25,7 @@ from .api.context import Context
 from .api.limits import Limits
 from .api.schema import build_schema
 from .api.view import OrdersGraphQL
-from .eventstore.connect import AnyRedis, connect
+from .eventstore.connect import REDIS_OR_OS_ERRORS, AnyRedis, connect
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
 from .live.emails import CustomerEmails
@@ -269,7 +268,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             await parts.redis.ping()
             checks["redis"] = "ok"
-        except (RedisError, OSError) as exc:
+        except REDIS_OR_OS_ERRORS as exc:
             checks["redis"] = f"down: {type(exc).__name__}"
         if parts.read_side is not None:
             try:
@@ -282,7 +281,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         keys = parts.read_side.keys if parts.read_side is not None else None
-        with contextlib.suppress(RedisError, OSError):  # scrape what can be read
+        with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # scrape what can be read
             await collect_metrics(parts.redis, keys, parts.hub)
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)

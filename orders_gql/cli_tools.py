@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 
 import orjson
-from redis.exceptions import RedisError
 
 from .eventstore.codec import event_to_json
-from .eventstore.connect import connect
+from .eventstore.connect import REDIS_OR_OS_ERRORS, connect
 from .eventstore.keys import KeySpace
 from .eventstore.positions import InvalidPosition, Position, parse_position
 from .eventstore.redis_store import EventStoreUnavailable, RedisEventStore
@@ -103,7 +102,7 @@ async def _check(settings: Settings) -> int:
                 f"redis    ok   {settings.redis_url}  {server} {version}  "
                 f"appendonly={persistence.get('appendonly', '?')}"
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_OR_OS_ERRORS as exc:
             failures += 1
             print(f"redis    DOWN {settings.redis_url}  {type(exc).__name__}: {exc}")
         finally:

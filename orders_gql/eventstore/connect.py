@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 AnyRedis = Redis | RedisCluster
+
+#: What a failing Redis raises: a cluster client also raises RedisClusterException
+#: (not a RedisError), e.g. while no node serves a slot during a failover.
+REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
+#: The same, and the operating system's errors (a refused connection, say).
+REDIS_OR_OS_ERRORS: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError)
 
 
 def connect(url: str, *, cluster: bool = False, max_connections: int = 64) -> AnyRedis:

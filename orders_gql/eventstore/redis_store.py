@@ -11,13 +11,12 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
 from ..domain.errors import ConcurrencyConflict
 from ..domain.events import DomainEvent
 from ..domain.model import Order
 from .codec import decode_event, decode_snapshot, encode_event, encode_snapshot
-from .connect import AnyRedis
+from .connect import REDIS_ERRORS, AnyRedis
 from .keys import KeySpace
 from .positions import Position
 
@@ -125,7 +124,7 @@ class RedisEventStore:
         args = ["1" if use_snapshot else "0", "1" if idempotency_key else "0"]
         try:
             snap, record, entries = await self._load(keys=keys, args=args)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         snapshot = decode_snapshot(snap) if snap else None
         return LoadedStream(
@@ -166,7 +165,7 @@ class RedisEventStore:
                 reply, confirmed = await self._append_and_wait(keys, args)
             else:
                 reply, confirmed = await self._append(keys=keys, args=args), 0
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         status = _text(reply[0])
         if status == "conflict":
@@ -194,6 +193,7 @@ class RedisEventStore:
         connection it runs on), to the master that holds the order's slot."""
         if not isinstance(self.redis, RedisCluster):
             return await self._on_one_connection(self.redis, keys, args)
+        await self.redis.initialize()  # the slot map (at once when it is known)
         node = self.redis.get_node_from_key(keys[0])
         if node is None:
             raise EventStoreUnavailable(f"no cluster node serves {keys[0]}")
@@ -203,23 +203,23 @@ class RedisEventStore:
             self._node_clients[node.name] = client
         try:
             return await self._on_one_connection(client, keys, args)
-        except RedisError:
+        except REDIS_ERRORS:
             # This client bypasses the cluster client, which therefore does not
             # see a master fail or move: drop it and refresh the slot map, so
             # the caller's retry goes to the new master.
             self._node_clients.pop(node.name, None)
             await client.aclose()
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*REDIS_ERRORS, OSError):
                 await self.redis.nodes_manager.initialize()
             raise
 
     async def _on_one_connection(
         self, client: Redis, keys: list[str], args: list[Any]
     ) -> tuple[Any, int]:
-        pipe = client.pipeline(transaction=False)
-        await self._append(keys=keys, args=args, client=pipe)
-        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
-        reply, confirmed = await pipe.execute()
+        async with client.pipeline(transaction=False) as pipe:
+            await self._append(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
+            reply, confirmed = await pipe.execute()
         return reply, int(confirmed)
 
     async def read_stream(
@@ -229,7 +229,7 @@ class RedisEventStore:
         end = f"{to_version}-0" if to_version is not None else "+"
         try:
             entries: Any = await self.redis.xrange(self.keys.order(order_id), "-", end)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return [_stored(e) for e in entries]
 
@@ -241,7 +241,7 @@ class RedisEventStore:
             entries: Any = await self.redis.xrange(
                 self.keys.log(partition), f"({after}" if after != "0-0" else "-", "+", count=count
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return [
             StoredEvent(event=decode_event(fields[b"e"]), position=_text(entry_id))
@@ -251,6 +251,6 @@ class RedisEventStore:
     async def last_position(self, partition: int = 0) -> str:
         try:
             last: Any = await self.redis.xrevrange(self.keys.log(partition), "+", "-", count=1)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return _text(last[0][0]) if last else "0-0"

@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from ..eventstore.codec import decode_event
-from ..eventstore.connect import is_cluster
+from ..eventstore.connect import REDIS_ERRORS, is_cluster
 from ..eventstore.per_partition import read_each
 from ..eventstore.redis_store import EventStoreUnavailable, RedisEventStore, StoredEvent
 
@@ -52,7 +50,7 @@ class LogTail:
                 replies = await read_each(self.cursors, self._read_one, self.block_ms)
             else:
                 replies = await self._read_all()
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         found: list[StoredEvent] = []
         for partition, entries in replies.items():
