@@ -124,7 +124,8 @@ class OrderService:
                 state = Order(order_id)
             else:
                 loaded = await self.store.load(order_id, idempotency_key=idempotency_key)
-                if loaded.idempotency is not None:
+                if loaded.idempotency is not None and idempotency_key is not None:
+                    await self.store.confirm(order_id, idempotency_key)
                     return await self._replay(order_id, loaded.idempotency, print_)
                 state = fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
             if (

@@ -3,14 +3,11 @@ one Lua script; loads of snapshot + tail in one round trip."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 
 from ..domain.errors import ConcurrencyConflict
 from ..domain.events import DomainEvent
@@ -19,6 +16,9 @@ from .codec import decode_event, decode_snapshot, encode_event, encode_snapshot
 from .connect import REDIS_ERRORS, AnyRedis
 from .keys import KeySpace
 from .positions import Position
+from .replication import NoNodeForSlot, ReplicatedWrites
+
+_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_ERRORS, NoNodeForSlot)
 
 
 class EventStoreUnavailable(Exception):
@@ -108,9 +108,10 @@ class RedisEventStore:
         #: replicas have it (Redis WAIT); else NotReplicated is raised.
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
-        self._node_clients: dict[str, Redis] = {}
+        self._replicated = ReplicatedWrites(redis, wait_replicas, wait_timeout_ms)
         self._append = redis.register_script(_script("append.lua"))
         self._load = redis.register_script(_script("load.lua"))
+        self._touch = redis.register_script(_script("touch.lua"))
 
     async def load(
         self, order_id: str, *, idempotency_key: str | None = None, use_snapshot: bool = True
@@ -162,18 +163,19 @@ class RedisEventStore:
             args.append(encode_snapshot(snapshot))
         try:
             if self.wait_replicas:
-                reply, confirmed = await self._append_and_wait(keys, args)
+                reply, confirmed = await self._replicated.run(self._append, keys, args)
             else:
                 reply, confirmed = await self._append(keys=keys, args=args), 0
-        except REDIS_ERRORS as exc:
+        except _UNAVAILABLE as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         status = _text(reply[0])
         if status == "conflict":
             raise ConcurrencyConflict(order_id, expected_version, int(reply[1]))
-        if status == "duplicate":
-            raise DuplicateCommand(_record(reply[1]))
+        # A duplicate is acknowledged only once its first attempt is replicated.
         if self.wait_replicas and int(confirmed) < self.wait_replicas:
             raise NotReplicated(self.wait_replicas, int(confirmed), self.wait_timeout_ms)
+        if status == "duplicate":
+            raise DuplicateCommand(_record(reply[1]))
         return Appended(version=int(reply[1]), positions=[_text(p) for p in reply[2:]])
 
     def position(self, order_id: str, entry_id: str) -> str:
@@ -182,45 +184,23 @@ class RedisEventStore:
         partition = self.keys.partition_of(order_id)
         return Position.of_entry(self.keys.partitions, partition, entry_id).encode()
 
+    async def confirm(self, order_id: str, idempotency_key: str) -> None:
+        """With wait_replicas: return once that many replicas hold what the
+        command with this key wrote (a retry is acknowledged only then);
+        raises NotReplicated."""
+        if not self.wait_replicas:
+            return
+        keys = [self.keys.idempotency(order_id, idempotency_key)]
+        try:
+            _, confirmed = await self._replicated.run(self._touch, keys, [])
+        except _UNAVAILABLE as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        if confirmed < self.wait_replicas:
+            raise NotReplicated(self.wait_replicas, confirmed, self.wait_timeout_ms)
+
     async def aclose(self) -> None:
         """Close the per-node clients of WAIT (the main client is the caller's)."""
-        for client in self._node_clients.values():
-            await client.aclose()
-        self._node_clients.clear()
-
-    async def _append_and_wait(self, keys: list[str], args: list[Any]) -> tuple[Any, int]:
-        """The append and a WAIT on one connection (WAIT covers the writes of the
-        connection it runs on), to the master that holds the order's slot."""
-        if not isinstance(self.redis, RedisCluster):
-            return await self._on_one_connection(self.redis, keys, args)
-        await self.redis.initialize()  # the slot map (at once when it is known)
-        node = self.redis.get_node_from_key(keys[0])
-        if node is None:
-            raise EventStoreUnavailable(f"no cluster node serves {keys[0]}")
-        client = self._node_clients.get(node.name)
-        if client is None:
-            client = Redis(host=node.host, port=int(node.port), socket_timeout=5)
-            self._node_clients[node.name] = client
-        try:
-            return await self._on_one_connection(client, keys, args)
-        except REDIS_ERRORS:
-            # This client bypasses the cluster client, which therefore does not
-            # see a master fail or move: drop it and refresh the slot map, so
-            # the caller's retry goes to the new master.
-            self._node_clients.pop(node.name, None)
-            await client.aclose()
-            with contextlib.suppress(*REDIS_ERRORS, OSError):
-                await self.redis.nodes_manager.initialize()
-            raise
-
-    async def _on_one_connection(
-        self, client: Redis, keys: list[str], args: list[Any]
-    ) -> tuple[Any, int]:
-        async with client.pipeline(transaction=False) as pipe:
-            await self._append(keys=keys, args=args, client=pipe)
-            pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
-            reply, confirmed = await pipe.execute()
-        return reply, int(confirmed)
+        await self._replicated.aclose()
 
     async def read_stream(
         self, order_id: str, *, to_version: int | None = None

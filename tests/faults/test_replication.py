@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from orders_gql.domain.commands import Metadata
+from orders_gql.domain.commands import Metadata, UpdateOrderStatus
+from orders_gql.domain.status import OrderStatus
 from orders_gql.embedded import EmbeddedRedis
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import NotReplicated, RedisEventStore
@@ -77,3 +78,25 @@ async def test_without_a_replica_in_time_the_caller_is_told_and_a_retry_is_safe(
     primary = Redis.from_url(own_redis_server.url)
     assert await primary.xlen(keys.order("lonely")) == 1
     await primary.aclose()
+
+
+async def test_a_retry_is_not_acknowledged_before_a_replica_has_the_first_attempt(
+    own_redis_server: EmbeddedRedis, replica: EmbeddedRedis, service: OrderService
+) -> None:
+    await follow(replica, own_redis_server)
+    await service.execute(create("o1"), metadata=Metadata("c0", "r"))
+    replica.kill()
+    confirm = UpdateOrderStatus("o1", OrderStatus.CONFIRMED)
+    for attempt in range(2):  # the first attempt appends; the retry finds its record
+        with pytest.raises(NotReplicated):
+            await service.execute(
+                confirm, metadata=Metadata(f"c{attempt}", "r"), idempotency_key="k"
+            )
+    with pytest.raises(NotReplicated):  # a create's retry is told the same
+        await service.execute(create("o2"), metadata=Metadata("c3", "r"), idempotency_key="k2")
+    with pytest.raises(NotReplicated):
+        await service.execute(create("o2"), metadata=Metadata("c4", "r"), idempotency_key="k2")
+    replica.start()
+    await follow(replica, own_redis_server)
+    again = await service.execute(confirm, metadata=Metadata("c5", "r"), idempotency_key="k")
+    assert again.replayed and again.order.status is OrderStatus.CONFIRMED
