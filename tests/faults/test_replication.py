@@ -65,38 +65,28 @@ async def test_without_a_replica_in_time_the_caller_is_told_and_a_retry_is_safe(
     own_redis_server: EmbeddedRedis, replica: EmbeddedRedis, service: OrderService, keys: KeySpace
 ) -> None:
     await follow(replica, own_redis_server)
+    await service.execute(create("o1"), metadata=Metadata("c0", "r"))
     replica.kill()
     with pytest.raises(NotReplicated) as told:
         await service.execute(create("lonely"), metadata=Metadata("c1", "r"), idempotency_key="k1")
     assert told.value.confirmed == 0
+    confirm = UpdateOrderStatus("o1", OrderStatus.CONFIRMED)
+    with pytest.raises(NotReplicated):
+        await service.execute(confirm, metadata=Metadata("c2", "r"), idempotency_key="k2")
+    # A retry before a replica has the first attempt is not acknowledged either.
+    with pytest.raises(NotReplicated):
+        await service.execute(create("lonely"), metadata=Metadata("c3", "r"), idempotency_key="k1")
+    with pytest.raises(NotReplicated):
+        await service.execute(confirm, metadata=Metadata("c4", "r"), idempotency_key="k2")
     replica.start()
     await follow(replica, own_redis_server)
     again = await service.execute(
-        create("lonely"), metadata=Metadata("c2", "r"), idempotency_key="k1"
+        create("lonely"), metadata=Metadata("c5", "r"), idempotency_key="k1"
     )
     assert again.replayed and again.order.version == 1
+    confirmed = await service.execute(confirm, metadata=Metadata("c6", "r"), idempotency_key="k2")
+    assert confirmed.replayed and confirmed.order.status is OrderStatus.CONFIRMED
     primary = Redis.from_url(own_redis_server.url)
     assert await primary.xlen(keys.order("lonely")) == 1
+    assert await primary.xlen(keys.order("o1")) == 2
     await primary.aclose()
-
-
-async def test_a_retry_is_not_acknowledged_before_a_replica_has_the_first_attempt(
-    own_redis_server: EmbeddedRedis, replica: EmbeddedRedis, service: OrderService
-) -> None:
-    await follow(replica, own_redis_server)
-    await service.execute(create("o1"), metadata=Metadata("c0", "r"))
-    replica.kill()
-    confirm = UpdateOrderStatus("o1", OrderStatus.CONFIRMED)
-    for attempt in range(2):  # the first attempt appends; the retry finds its record
-        with pytest.raises(NotReplicated):
-            await service.execute(
-                confirm, metadata=Metadata(f"c{attempt}", "r"), idempotency_key="k"
-            )
-    with pytest.raises(NotReplicated):  # a create's retry is told the same
-        await service.execute(create("o2"), metadata=Metadata("c3", "r"), idempotency_key="k2")
-    with pytest.raises(NotReplicated):
-        await service.execute(create("o2"), metadata=Metadata("c4", "r"), idempotency_key="k2")
-    replica.start()
-    await follow(replica, own_redis_server)
-    again = await service.execute(confirm, metadata=Metadata("c5", "r"), idempotency_key="k")
-    assert again.replayed and again.order.status is OrderStatus.CONFIRMED
