@@ -25,7 +25,7 @@ from .api.context import Context
 from .api.limits import Limits
 from .api.schema import build_schema
 from .api.view import OrdersGraphQL
-from .eventstore.connect import REDIS_OR_OS_ERRORS, AnyRedis, connect
+from .eventstore.connect import REDIS_OR_OS_ERRORS, AnyRedis, connect, is_cluster
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
 from .live.emails import CustomerEmails
@@ -154,6 +154,13 @@ class Components:
         rs = self.read_side
         return Projector(self.redis, rs.store, self.store, rs.keys, config)
 
+    async def open(self) -> None:
+        """Learn a cluster's slot map before the first commands: redis-py 8.1
+        routes keyed commands issued before it knows the map to any node, and
+        the MOVED replies make it close every connection, in use or not."""
+        if is_cluster(self.redis):
+            await self.redis.initialize()
+
     async def aclose(self) -> None:
         await self.store.aclose()
         if self.mongo is not None:
@@ -230,6 +237,8 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.components = parts
+        with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # else learnt on first use
+            await parts.open()
         stop = asyncio.Event()
         task = None
         if settings.projector and parts.read_side is not None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS
 from redis.exceptions import RedisError
 
 from .embedded import EmbeddedRedis, EmbeddedServerError, redis_binary
@@ -105,15 +106,30 @@ class EmbeddedCluster:
         try:
             for node in self.nodes:
                 node.start()
-            subprocess.run(
-                [cli_binary(), "--cluster", "create", *(n.address for n in self.nodes),
-                 "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-                check=True, capture_output=True, timeout=timeout,
-            )  # fmt: skip
+            if len(self.nodes) >= 3:
+                subprocess.run(
+                    [cli_binary(), "--cluster", "create", *(n.address for n in self.nodes),
+                     "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+                    check=True, capture_output=True, timeout=timeout,
+                )  # fmt: skip
+            else:  # `--cluster create` wants three masters: one or two get their slots here
+                self._assign_slots()
             wait_for(self.is_healthy, timeout, "the cluster did not become healthy")
         except BaseException:
             self.stop()
             raise
+
+    def _assign_slots(self) -> None:
+        if self.replicas:
+            raise EmbeddedServerError("replicas need three masters or more")
+        first = self.nodes[0]
+        for i, node in enumerate(self.nodes):
+            low = i * REDIS_CLUSTER_HASH_SLOTS // len(self.nodes)
+            high = (i + 1) * REDIS_CLUSTER_HASH_SLOTS // len(self.nodes) - 1
+            with node.client() as c:
+                c.execute_command("CLUSTER", "ADDSLOTSRANGE", low, high)
+                if node is not first:
+                    c.execute_command("CLUSTER", "MEET", "127.0.0.1", first.port)
 
     def stop(self) -> None:
         for node in self.nodes:

@@ -4,7 +4,6 @@ one Lua script; loads of snapshot + tail in one round trip."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ from .connect import REDIS_ERRORS, AnyRedis
 from .keys import KeySpace
 from .positions import Position
 from .replication import NoNodeForSlot, ReplicatedWrites
+from .scripts import LuaScript
 
 _UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_ERRORS, NoNodeForSlot)
 
@@ -72,10 +72,6 @@ class DuplicateCommand(Exception):
         self.record = record
 
 
-def _script(name: str) -> str:
-    return files(__package__).joinpath("lua", name).read_text()
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -109,9 +105,9 @@ class RedisEventStore:
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self._replicated = ReplicatedWrites(redis, wait_replicas, wait_timeout_ms)
-        self._append = redis.register_script(_script("append.lua"))
-        self._load = redis.register_script(_script("load.lua"))
-        self._touch = redis.register_script(_script("touch.lua"))
+        self._append = LuaScript(redis, "append.lua")
+        self._load = LuaScript(redis, "load.lua")
+        self._touch = LuaScript(redis, "touch.lua")
 
     async def load(
         self, order_id: str, *, idempotency_key: str | None = None, use_snapshot: bool = True
@@ -124,7 +120,7 @@ class RedisEventStore:
         ]
         args = ["1" if use_snapshot else "0", "1" if idempotency_key else "0"]
         try:
-            snap, record, entries = await self._load(keys=keys, args=args)
+            snap, record, entries = await self._load(keys, args)
         except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         snapshot = decode_snapshot(snap) if snap else None
@@ -163,9 +159,9 @@ class RedisEventStore:
             args.append(encode_snapshot(snapshot))
         try:
             if self.wait_replicas:
-                reply, confirmed = await self._replicated.run(self._append, keys, args)
+                reply, confirmed = await self._replicated.run(self._append.script, keys, args)
             else:
-                reply, confirmed = await self._append(keys=keys, args=args), 0
+                reply, confirmed = await self._append(keys, args), 0
         except _UNAVAILABLE as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         status = _text(reply[0])
@@ -192,7 +188,7 @@ class RedisEventStore:
             return
         keys = [self.keys.idempotency(order_id, idempotency_key)]
         try:
-            _, confirmed = await self._replicated.run(self._touch, keys, [])
+            _, confirmed = await self._replicated.run(self._touch.script, keys, [])
         except _UNAVAILABLE as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         if confirmed < self.wait_replicas:

@@ -4,14 +4,18 @@ every master while each append stays in one slot."""
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio.cluster import RedisCluster
 
+from orders_gql.app import build_components
 from orders_gql.domain.commands import Metadata, UpdateOrderStatus
 from orders_gql.domain.status import OrderStatus
 from orders_gql.embedded_cluster import EmbeddedCluster
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.service import OrderService
+from orders_gql.settings import Settings
 
 from ..eventstore.test_redis_store import (  # the contract, run against the cluster
     create,
@@ -58,3 +62,18 @@ async def test_partitions_spread_over_every_master(
         assert again.replayed and again.order.version == 2
     total = sum([await redis.xlen(keys.log(p)) for p in range(6)])
     assert total == 48
+
+
+async def test_a_burst_of_commands_on_a_new_client_all_succeed(settings: Settings) -> None:
+    parts = build_components(settings)
+    await parts.open()
+    try:
+        done = await asyncio.gather(
+            *(
+                parts.service.execute(create(f"b{n}"), metadata=Metadata(f"b{n}", "r"))
+                for n in range(48)
+            )
+        )
+        assert {d.order.version for d in done} == {1}
+    finally:
+        await parts.aclose()
