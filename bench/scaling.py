@@ -46,21 +46,24 @@ class Setup:
     partitions: int
 
 
-SETUPS = [Setup("single server", 0, 1), Setup("cluster, 1 master", 1, 6)]
-SETUPS += [Setup("cluster, 3 masters", 3, 6)]
+SETUPS = [Setup("single server", 0, 1), Setup("single server, 6 partitions", 0, 6)]
+SETUPS += [Setup("cluster, 1 master", 1, 6), Setup("cluster, 3 masters", 3, 6)]
 
 
 @contextmanager
 def redis_for(setup: Setup, folder: Path) -> Iterator[tuple[str, bool]]:
     if setup.masters == 0:
-        with EmbeddedRedis(folder / "redis") as server:
+        server = EmbeddedRedis(folder / "redis")
+        with server:
             yield server.url, False
     else:
         with EmbeddedCluster(folder / "cluster", masters=setup.masters) as cluster:
             yield cluster.url, True
 
 
-async def _write(settings: Settings, first: int, count: int, concurrency: int) -> None:
+async def _write(
+    settings: Settings, first: int, count: int, concurrency: int, ready: Event, go: Event
+) -> None:
     parts = build_components(settings)
     await parts.open()
     ids = iter(range(first, first + count))
@@ -77,26 +80,35 @@ async def _write(settings: Settings, first: int, count: int, concurrency: int) -
             )
 
     try:
+        await parts.redis.ping()  # connected before the clock starts
+        ready.set()
+        while not go.is_set():
+            await asyncio.sleep(0.001)
         await asyncio.gather(*(one_writer() for _ in range(concurrency)))
     finally:
         await parts.aclose()
 
 
-def _writer(settings: Settings, first: int, count: int, concurrency: int) -> None:
-    asyncio.run(_write(settings, first, count, concurrency))
+def _writer(settings: Settings, first: int, count: int, concurrency: int, *flags: Event) -> None:
+    asyncio.run(_write(settings, first, count, concurrency, *flags))
 
 
 def append_rate(settings: Settings, orders: int, writers: int, concurrency: int) -> float:
-    """Events appended per second by `writers` processes."""
+    """Events appended per second by `writers` processes, timed from "go"."""
     context = multiprocessing.get_context("spawn")
     share = orders // writers
+    go = context.Event()
+    ready = [context.Event() for _ in range(writers)]
     procs = [
-        context.Process(target=_writer, args=(settings, w * share, share, concurrency))
-        for w in range(writers)
+        context.Process(target=_writer, args=(settings, w * share, share, concurrency, r, go))
+        for w, r in enumerate(ready)
     ]
-    started = time.perf_counter()
     for p in procs:
         p.start()
+    for r in ready:
+        assert r.wait(60), "a writer did not start"
+    started = time.perf_counter()
+    go.set()
     for p in procs:
         p.join()
         assert p.exitcode == 0, "a writer failed"
@@ -161,32 +173,43 @@ def projection_rate(settings: Settings, events: int, workers: int) -> float:
                 p.kill()
 
 
-def run(orders: int, writers: int, concurrency: int) -> list[tuple[str, float, float, float]]:
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedMongo(Path(tmp) / "mongo") as mongo:
-        for setup in SETUPS:
-            with redis_for(setup, Path(tmp) / setup.name.replace(" ", "-")) as (url, cluster):
-                settings = Settings(
-                    redis_url=url,
-                    redis_cluster=cluster,
-                    partitions=setup.partitions,
-                    key_prefix="bench",
-                    mongodb_url=mongo.url,
-                    snapshot_every=0,
-                    auth="off",
-                    log_level="warning",
-                )
-                appends = append_rate(settings, orders, writers, concurrency)
-                events = 2 * (orders // writers) * writers
-                one = projection_rate(settings, events, 1)
-                two = projection_rate(settings, events, 2)
-                rows.append((setup.name, appends, one, two))
-                print(f"  {setup.name}: {appends:,.0f} appends/s, projection "
-                      f"{one:,.0f}/s (1 worker), {two:,.0f}/s (2 workers)", flush=True)  # fmt: skip
-    return rows
+Row = tuple[str, float, float, float]
 
 
-def report(rows: list[tuple[str, float, float, float]]) -> str:
+def measure(
+    setup: Setup, folder: Path, mongo_url: str, orders: int, writers: int, conc: int
+) -> Row:
+    with redis_for(setup, folder / setup.name.replace(" ", "-").replace(",", "")) as (url, cluster):
+        settings = Settings(
+            redis_url=url,
+            redis_cluster=cluster,
+            partitions=setup.partitions,
+            key_prefix="bench",
+            mongodb_url=mongo_url,
+            snapshot_every=0,
+            auth="off",
+            log_level="warning",
+        )
+        appends = append_rate(settings, orders, writers, concurrency)
+        events = 2 * (orders // writers) * writers
+        one = projection_rate(settings, events, 1)
+        two = projection_rate(settings, events, 2)
+    print(f"  {setup.name}: {appends:,.0f} appends/s, projection "
+          f"{one:,.0f}/s (1 worker), {two:,.0f}/s (2 workers)", flush=True)  # fmt: skip
+    return setup.name, appends, one, two
+
+
+def run(orders: int, writers: int, concurrency: int) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        mongo = EmbeddedMongo(Path(tmp) / "mongo")
+        with mongo:
+            return [
+                measure(setup, Path(tmp), mongo.url, orders, writers, concurrency)
+                for setup in SETUPS
+            ]
+
+
+def report(rows: list[Row]) -> str:
     base = rows[0]
     lines = [
         "| setup | appends/s | vs single | projected/s, 1 worker | vs single "
