@@ -177,9 +177,10 @@ Row = tuple[str, float, float, float]
 
 
 def measure(
-    setup: Setup, folder: Path, mongo_url: str, orders: int, writers: int, conc: int
+    setup: Setup, folder: Path, mongo_url: str, orders: int, writers: int, concurrency: int
 ) -> Row:
-    with redis_for(setup, folder / setup.name.replace(" ", "-").replace(",", "")) as (url, cluster):
+    name = setup.name.replace(" ", "-").replace(",", "")
+    with redis_for(setup, folder / name) as (url, cluster):
         settings = Settings(
             redis_url=url,
             redis_cluster=cluster,
