@@ -3,19 +3,23 @@ single Redis server, a one-master cluster and a three-master cluster (local,
 started here), with one and two projector processes; each figure beside the
 single server's from the same run.
 
-    python -m bench.scaling [--orders 2000] [--writers 2] [--concurrency 16]
+    python -m bench.scaling [--orders 2000] [--writers 2] [--concurrency 16] [--rounds 3]
 
 Appends: `writers` processes, each with `concurrency` createOrder commands in
 flight, then as many status changes (two events per order). Projection: the
 projector processes are started and connected first; the clock runs from
-"go" until the read models hold every event. Stops every server it started.
+"go" until the read models hold every event. Every setup is measured once per
+round; the table shows medians. Stops every server it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
+import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -173,55 +177,61 @@ def projection_rate(settings: Settings, events: int, workers: int) -> float:
                 p.kill()
 
 
-Row = tuple[str, float, float, float]
+Figures = tuple[float, float, float]  # appends/s, projected/s with 1 and 2 workers
 
 
-def measure(
-    setup: Setup, folder: Path, mongo_url: str, orders: int, writers: int, concurrency: int
-) -> Row:
-    name = setup.name.replace(" ", "-").replace(",", "")
-    with redis_for(setup, folder / name) as (url, cluster):
-        settings = Settings(
-            redis_url=url,
-            redis_cluster=cluster,
-            partitions=setup.partitions,
-            key_prefix="bench",
-            mongodb_url=mongo_url,
-            snapshot_every=0,
-            auth="off",
-            log_level="warning",
-        )
-        appends = append_rate(settings, orders, writers, concurrency)
-        events = 2 * (orders // writers) * writers
-        one = projection_rate(settings, events, 1)
-        two = projection_rate(settings, events, 2)
-    print(f"  {setup.name}: {appends:,.0f} appends/s, projection "
-          f"{one:,.0f}/s (1 worker), {two:,.0f}/s (2 workers)", flush=True)  # fmt: skip
-    return setup.name, appends, one, two
+def measure(settings: Settings, orders: int, writers: int, concurrency: int) -> Figures:
+    appends = append_rate(settings, orders, writers, concurrency)
+    events = 2 * (orders // writers) * writers
+    return appends, projection_rate(settings, events, 1), projection_rate(settings, events, 2)
 
 
-def run(orders: int, writers: int, concurrency: int) -> list[Row]:
-    with tempfile.TemporaryDirectory() as tmp:
+def run(orders: int, writers: int, concurrency: int, rounds: int) -> list[list[Figures]]:
+    """Figures per round, per setup: every setup is measured in each round, so
+    that a ratio compares figures taken minutes apart at most."""
+    results: list[list[Figures]] = []
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
         mongo = EmbeddedMongo(Path(tmp) / "mongo")
-        with mongo:
-            return [
-                measure(setup, Path(tmp), mongo.url, orders, writers, concurrency)
-                for setup in SETUPS
-            ]
+        servers.enter_context(mongo)
+        urls = [
+            servers.enter_context(redis_for(s, Path(tmp) / str(i))) for i, s in enumerate(SETUPS)
+        ]
+        for r in range(rounds):
+            row: list[Figures] = []
+            for setup, (url, cluster) in zip(SETUPS, urls, strict=True):
+                settings = Settings(
+                    redis_url=url,
+                    redis_cluster=cluster,
+                    partitions=setup.partitions,
+                    key_prefix=f"bench{r}",
+                    mongodb_url=mongo.url,
+                    snapshot_every=0,
+                    auth="off",
+                    log_level="warning",
+                )
+                row.append(measure(settings, orders, writers, concurrency))
+                a, one, two = row[-1]
+                print(f"  round {r + 1}, {setup.name}: {a:,.0f} appends/s, projection "
+                      f"{one:,.0f}/s (1 worker), {two:,.0f}/s (2 workers)", flush=True)  # fmt: skip
+            results.append(row)
+    return results
 
 
-def report(rows: list[Row]) -> str:
-    base = rows[0]
+def report(results: list[list[Figures]]) -> str:
+    """Medians over the rounds; each ratio is the median of the rounds' ratios
+    to the single server (same column)."""
     lines = [
         "| setup | appends/s | vs single | projected/s, 1 worker | vs single "
         "| projected/s, 2 workers | vs single |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, appends, one, two in rows:
-        lines.append(
-            f"| {name} | {appends:,.0f} | {appends / base[1]:.2f} | {one:,.0f} | "
-            f"{one / base[2]:.2f} | {two:,.0f} | {two / base[3]:.2f} |"
-        )
+    for i, setup in enumerate(SETUPS):
+        cells = [setup.name]
+        for col in range(3):
+            cells.append(f"{statistics.median(row[i][col] for row in results):,.0f}")
+            ratio = statistics.median(row[i][col] / row[0][col] for row in results)
+            cells.append(f"{ratio:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -230,9 +240,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--writers", type=int, default=2, help="writer processes")
     parser.add_argument("--concurrency", type=int, default=16, help="commands in flight each")
+    parser.add_argument("--rounds", type=int, default=3, help="medians over this many")
     args = parser.parse_args()
-    rows = run(args.orders, args.writers, args.concurrency)
-    print(report(rows))
+    load = os.getloadavg()[0]
+    results = run(args.orders, args.writers, args.concurrency, args.rounds)
+    print(report(results))
+    print(f"load average (1 min) {load:.2f} before, {os.getloadavg()[0]:.2f} after, "
+          f"on {os.cpu_count()} cores")  # fmt: skip
 
 
 if __name__ == "__main__":
