@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from redis.asyncio.cluster import RedisCluster
+
+from .connect import AnyRedis
 
 T = TypeVar("T")
 
@@ -42,3 +46,18 @@ async def read_each(
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def on_slot_of(redis: AnyRedis, key: str, *command: Any) -> Any:
+    """A command whose keys share `key`'s slot. On a cluster it goes straight
+    to that slot's master: redis-py would first ask a server for the keys of
+    an XREAD or XREADGROUP (their keys move), a round trip per read."""
+    if not isinstance(redis, RedisCluster):
+        single: Any = redis
+        return await single.execute_command(*command)
+    await redis.initialize()  # the slot map (at once when it is known)
+    return await redis.execute_command(*command, target_nodes=redis.get_node_from_key(key))
+
+
+def block_args(block_ms: int | None) -> list[Any]:
+    return [] if block_ms is None else ["BLOCK", block_ms]

@@ -39,7 +39,16 @@ class _Seen:
             for partition in self._last:
                 start = after.start(partition)
                 self._last[partition] = (entry_key(start), start)
-        self.position = after.encode() if after is not None else None
+        self._given = after.encode() if after is not None else None
+        self._moved = False
+
+    @property
+    def position(self) -> str | None:
+        """Where a client resumes: `after` as given until an event is delivered."""
+        if not self._moved:
+            return self._given
+        reached = {p: last[1] for p, last in self._last.items() if last is not None}
+        return Position.of(self._partitions, reached).encode()
 
     async def skip_to_now(self, store: RedisEventStore) -> None:
         """Live only: what each log holds already is not new, even if the
@@ -60,15 +69,14 @@ class _Seen:
         if last is not None and key <= last[0]:
             return False
         self._last[partition] = (key, stored.position)
-        reached = {p: last[1] for p, last in self._last.items() if last is not None}
-        self.position = Position.of(self._partitions, reached).encode()
+        self._moved = True
         return True
 
     def delivered(self, stored: StoredEvent) -> StoredEvent:
         """The event as a subscriber gets it: its position covers every partition."""
-        if self._partitions == 1 or self.position is None:
+        if self._partitions == 1:
             return stored
-        return replace(stored, position=self.position)
+        return replace(stored, position=self.position or stored.position)
 
 
 class LiveFeeds:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..eventstore.codec import decode_event
 from ..eventstore.connect import REDIS_ERRORS, is_cluster
-from ..eventstore.per_partition import read_each
+from ..eventstore.per_partition import block_args, on_slot_of, read_each
 from ..eventstore.redis_store import EventStoreUnavailable, RedisEventStore, StoredEvent
 
 log = logging.getLogger("orders_gql.live")
@@ -71,6 +71,9 @@ class LogTail:
 
     async def _read_one(self, partition: int, block_ms: int | None) -> list[Any]:
         assert self.cursors is not None
-        streams: Any = {self._logs[partition]: self.cursors[partition]}
-        reply: Any = await self.store.redis.xread(streams, count=self.count, block=block_ms)
+        log_key = self._logs[partition]
+        reply: Any = await on_slot_of(
+            self.store.redis, log_key, "XREAD", "COUNT", self.count, *block_args(block_ms),
+            "STREAMS", log_key, self.cursors[partition],
+        )  # fmt: skip
         return list(reply[0][1]) if reply else []

@@ -32,8 +32,8 @@ class ReadSide:
         if consistent_with is not None:
             try:
                 position = parse_position(consistent_with, self.keys.keys.partitions)
-            except InvalidPosition:
-                raise BadPosition("must be a position returned by a mutation") from None
+            except InvalidPosition as exc:
+                raise BadPosition(f"must be a position returned by a mutation ({exc})") from None
             await wait_until_passed(
                 self.redis,
                 self.keys,

@@ -21,7 +21,7 @@ from redis.exceptions import ResponseError
 
 from ..eventstore.codec import decode_event
 from ..eventstore.connect import AnyRedis, is_cluster
-from ..eventstore.per_partition import read_each
+from ..eventstore.per_partition import block_args, on_slot_of, read_each
 from ..eventstore.redis_store import RedisEventStore
 from ..metrics import PROJECTED_EVENTS
 from .deadletters import BLOCKED, describe
@@ -184,13 +184,11 @@ class Projector:
         return entries
 
     async def _read_one(self, partition: int, start: str, block: int | None) -> list[Entry]:
-        reply: Any = await self.redis.xreadgroup(
-            self.keys.group,
-            self.consumer,
-            {self.keys.log(partition): start},
-            count=self.config.batch_size,
-            block=block,
-        )
+        log_key = self.keys.log(partition)
+        reply: Any = await on_slot_of(
+            self.redis, log_key, "XREADGROUP", "GROUP", self.keys.group, self.consumer,
+            "COUNT", self.config.batch_size, *block_args(block), "STREAMS", log_key, start,
+        )  # fmt: skip
         return entries_of(partition, reply[0][1]) if reply else []
 
     async def process(self, entries: list[Entry]) -> None:
