@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 import httpx
+import pytest
 from pymongo import AsyncMongoClient
 from redis.asyncio.cluster import RedisCluster
 
@@ -73,8 +74,9 @@ async def test_mutations_reads_and_resumed_subscriptions_span_every_master(
         async with graphql_ws(live.url) as ws:
             await ws.subscribe("1", EVENTS, after=resume_at)
             again = [(await ws.data("1"))["orderEvents"] for _ in range(len(missed_before) + 1)]
-            await asyncio.sleep(0.2)  # nothing else is sent: no duplicate
-            assert not ws._inbox["1"]
+            with pytest.raises(TimeoutError):  # nothing else comes: no duplicate
+                async with asyncio.timeout(0.3):
+                    await ws.message("1")
         assert {(e["orderId"], e["version"]) for e in again} == missed_before | {(extra_id, 1)}
         assert in_order_per_order(again)
 
