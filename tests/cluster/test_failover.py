@@ -1,6 +1,7 @@
 """A master killed during a stream of mutations: its replica takes over, the
 writers go on, and with ORDERS_REDIS_WAIT_REPLICAS=1 no acknowledged event is
-lost (each was on a replica before it was acknowledged)."""
+lost (each was on a replica before it was acknowledged); a live subscription
+gets every acknowledged event, across the failover."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from orders_gql.embedded_cluster import EmbeddedCluster, wait_for
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.positions import parse_position
 from orders_gql.eventstore.redis_store import EventStoreUnavailable, RedisEventStore
+from orders_gql.live.hub import LiveHub
+from orders_gql.live.log_tail import LogTail
+from orders_gql.live.subscription import EventFilter, Subscription
 from orders_gql.service import OrderService
 
 from ..eventstore.test_redis_store import create
@@ -31,6 +35,11 @@ KILL_AFTER = 40
 def replicated(tmp_path: Path) -> Iterator[EmbeddedCluster]:
     with EmbeddedCluster(tmp_path / "cluster", masters=3, replicas=1) as running:
         yield running
+
+
+async def listen(subscription: Subscription, delivered: set[str]) -> None:
+    while (stored := await subscription.get()) is not None:
+        delivered.add(stored.event.order_id)
 
 
 async def write_all(service: OrderService, acknowledged: dict[str, str], deadline: float) -> None:
@@ -57,6 +66,11 @@ async def test_with_wait_no_acknowledged_event_is_lost_when_a_master_dies(
     redis = RedisCluster.from_url(replicated.url, socket_timeout=2, socket_connect_timeout=1)
     store = RedisEventStore(redis, keys, wait_replicas=1, wait_timeout_ms=500)
     acknowledged: dict[str, str] = {}
+    hub = LiveHub(LogTail(store, block_ms=200))
+    await hub.start()
+    await hub.ready()
+    delivered: set[str] = set()
+    listener = asyncio.create_task(listen(hub.subscribe(EventFilter()), delivered))
     writer = asyncio.create_task(
         write_all(OrderService(store), acknowledged, time.monotonic() + 60)
     )
@@ -87,8 +101,13 @@ async def test_with_wait_no_acknowledged_event_is_lost_when_a_master_dies(
                 assert (partition, entry_id) in on_log, order_id
         finally:
             await check.aclose()
+        async with asyncio.timeout(30):  # the subscriber got every acknowledged event
+            while not set(acknowledged) <= delivered:
+                await asyncio.sleep(0.05)
     finally:
         writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        listener.cancel()
+        await asyncio.gather(writer, listener, return_exceptions=True)
+        await hub.stop()
         await store.aclose()
         await redis.aclose()
