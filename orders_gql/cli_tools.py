@@ -79,14 +79,17 @@ async def _log(store: RedisEventStore, after: str, follow: bool) -> None:
     tail = LogTail(store, block_ms=5000 if follow else None)
     tail.cursors = {p: start.start(p) for p in range(partitions)}
     reached = dict(tail.cursors)
-    while True:
-        batch = await tail.read()
-        for s in batch:
-            reached[store.keys.partition_of(s.event.order_id)] = s.position
-            position = Position.of(partitions, reached).encode()
-            print(_line(event_to_json(s.event), position), flush=True)
-        if not batch and not follow:
-            return
+    try:
+        while True:
+            batch = await tail.read()
+            for s in batch:
+                reached[store.keys.partition_of(s.event.order_id)] = s.position
+                position = Position.of(partitions, reached).encode()
+                print(_line(event_to_json(s.event), position), flush=True)
+            if not batch and not follow:
+                return
+    finally:
+        await tail.close()
 
 
 async def _check(settings: Settings) -> int:

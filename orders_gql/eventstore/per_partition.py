@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from redis.asyncio.cluster import RedisCluster
 
@@ -46,6 +46,37 @@ async def read_each(
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class StandingReads(Generic[T]):
+    """Blocking reads kept open per partition across calls, for a reader whose
+    cursors move only with its own results (XREAD): a partition's read is not
+    cancelled when another's returns, so no connection is dropped and opened
+    again for each event while the logs are quiet. `close` cancels them."""
+
+    def __init__(self, read: Read[T]) -> None:
+        self._read = read
+        self._open: dict[int, asyncio.Future[list[T]]] = {}
+
+    async def next(self, partitions: Iterable[int], block_ms: int) -> dict[int, list[T]]:
+        """What the reads that finished brought, waiting up to about block_ms."""
+        for p in partitions:
+            if p not in self._open:
+                self._open[p] = asyncio.ensure_future(self._read(p, block_ms))
+        await asyncio.wait(
+            self._open.values(), timeout=block_ms / 1000 + 1, return_when=asyncio.FIRST_COMPLETED
+        )
+        finished = {p: task for p, task in self._open.items() if task.done()}
+        for p in finished:
+            del self._open[p]
+        results = {p: task.result() for p, task in finished.items()}  # raises a failed one's error
+        return {p: entries for p, entries in results.items() if entries}
+
+    async def close(self) -> None:
+        tasks, self._open = list(self._open.values()), {}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def on_slot_of(redis: AnyRedis, key: str, *command: Any) -> Any:

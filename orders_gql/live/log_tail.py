@@ -1,5 +1,5 @@
 """Tailing the partition logs: one blocking XREAD for all of them on a single
-server, one per partition at once on a cluster."""
+server; on a cluster, one per partition, each kept open until it returns."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from ..eventstore.codec import decode_event
 from ..eventstore.connect import REDIS_ERRORS, is_cluster
-from ..eventstore.per_partition import block_args, on_slot_of, read_each
+from ..eventstore.per_partition import StandingReads, block_args, on_slot_of, read_each
 from ..eventstore.redis_store import EventStoreUnavailable, RedisEventStore, StoredEvent
 
 log = logging.getLogger("orders_gql.live")
@@ -30,10 +30,15 @@ class LogTail:
         self._logs = store.keys.logs()
         self._partition = {name: p for p, name in enumerate(self._logs)}
         self.cursors: dict[int, str] | None = None
+        self._standing: StandingReads[Any] = StandingReads(self._read_one)
 
     async def seek_end(self) -> None:
         """Put the cursor at the current end of each log."""
         self.cursors = {p: await self.store.last_position(p) for p in range(len(self._logs))}
+
+    async def close(self) -> None:
+        """Stop the blocking reads still open (on a cluster)."""
+        await self._standing.close()
 
     async def disconnect(self) -> None:
         """Close the store's Redis connections, in use or not (for stopping)."""
@@ -46,8 +51,10 @@ class LogTail:
         Waits up to block_ms (if set) for the first; [] when none came."""
         assert self.cursors is not None, "seek_end first"
         try:
-            if is_cluster(self.store.redis):
-                replies = await read_each(self.cursors, self._read_one, self.block_ms)
+            if is_cluster(self.store.redis) and self.block_ms is not None:
+                replies = await self._standing.next(self.cursors, self.block_ms)
+            elif is_cluster(self.store.redis):
+                replies = await read_each(self.cursors, self._read_one, None)
             else:
                 replies = await self._read_all()
         except REDIS_ERRORS as exc:
