@@ -13,8 +13,6 @@ from typing import Any
 
 import orjson
 from pymongo import AsyncMongoClient
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -28,6 +26,7 @@ from .api.limits import Limits
 from .api.schema import build_schema
 from .api.view import OrdersGraphQL
 from .board import board_page
+from .eventstore.connect import REDIS_OR_OS_ERRORS, AnyRedis, connect, is_cluster
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
 from .live.emails import CustomerEmails
@@ -135,7 +134,7 @@ class CorrelationIdMiddleware:
 @dataclass
 class Components:
     settings: Settings
-    redis: Redis
+    redis: AnyRedis
     store: RedisEventStore
     service: OrderService
     hub: LiveHub
@@ -156,6 +155,13 @@ class Components:
         rs = self.read_side
         return Projector(self.redis, rs.store, self.store, rs.keys, config)
 
+    async def open(self) -> None:
+        """Learn a cluster's slot map before the first commands: redis-py 8.1
+        routes keyed commands issued before it knows the map to any node, and
+        the MOVED replies make it close every connection, in use or not."""
+        if is_cluster(self.redis):
+            await self.redis.initialize()
+
     async def aclose(self) -> None:
         await self.store.aclose()
         if self.mongo is not None:
@@ -166,16 +172,11 @@ class Components:
 def build_components(settings: Settings) -> Components:
     if not settings.redis_url:
         raise ValueError("settings.redis_url is required (serve starts an embedded one)")
-    # A blocking pool: under a burst, requests wait for a connection (up to
-    # 5 s) instead of failing with "too many connections".
-    pool = BlockingConnectionPool.from_url(
+    redis = connect(
         settings.redis_url,
+        cluster=settings.redis_cluster,
         max_connections=settings.redis_max_connections,
-        timeout=5,
-        socket_connect_timeout=2,
-        socket_timeout=5,
     )
-    redis = Redis.from_pool(pool)  # owns the pool: aclose() closes it
     store = RedisEventStore(
         redis,
         KeySpace(settings.key_prefix, settings.partitions),
@@ -237,6 +238,8 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.components = parts
+        with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # else learnt on first use
+            await parts.open()
         stop = asyncio.Event()
         task = None
         if settings.projector and parts.read_side is not None:
@@ -275,7 +278,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             await parts.redis.ping()
             checks["redis"] = "ok"
-        except (RedisError, OSError) as exc:
+        except REDIS_OR_OS_ERRORS as exc:
             checks["redis"] = f"down: {type(exc).__name__}"
         if parts.read_side is not None:
             try:
@@ -288,7 +291,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         keys = parts.read_side.keys if parts.read_side is not None else None
-        with contextlib.suppress(RedisError, OSError):  # scrape what can be read
+        with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # scrape what can be read
             await collect_metrics(parts.redis, keys, parts.hub)
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)

@@ -74,10 +74,13 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serving import server
+    from .workers import serve_workers
 
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an
     # exception so the embedded servers below are stopped, not orphaned.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    if args.workers < 1:
+        raise CliError("--workers must be 1 or more")
     settings = Settings.from_env()
     if args.data_dir:
         settings = replace(settings, data_dir=Path(args.data_dir))
@@ -86,7 +89,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with embedded_servers(settings) as settings:
         base = f"http://{args.host}:{args.port}"
         log.info("GraphiQL at %s/graphql, the live order board at %s/board", base, base)
-        server(settings, args.host, args.port).run()
+        if args.workers > 1:
+            serve_workers(settings, args.host, args.port, args.workers)
+        else:
+            server(settings, args.host, args.port).run()
     return 0
 
 
@@ -145,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", help="folder of the embedded servers' data")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes accepting on the one port"
+    )
     serve.add_argument(
         "--no-projector", action="store_true", help="do not run the projector in this process"
     )

@@ -19,6 +19,7 @@ from .settings import Settings
 async def _components(settings: Settings) -> AsyncIterator[Components]:
     parts = build_components(settings)
     try:
+        await parts.open()
         yield parts
     finally:
         await parts.aclose()

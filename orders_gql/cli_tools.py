@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from .eventstore.codec import event_to_json
+from .eventstore.connect import REDIS_OR_OS_ERRORS, connect
 from .eventstore.keys import KeySpace
+from .eventstore.positions import InvalidPosition, Position, parse_position
 from .eventstore.redis_store import EventStoreUnavailable, RedisEventStore
+from .live.log_tail import LogTail
 from .settings import Settings
 
 
@@ -42,7 +43,7 @@ def _store(settings: Settings) -> RedisEventStore:
             "no Redis to read: set ORDERS_REDIS_URL, or start `orders-gql serve` "
             f"(it records its embedded servers in {Path(settings.data_dir) / 'servers.json'})"
         )
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    redis = connect(settings.redis_url, cluster=settings.redis_cluster, max_connections=4)
     return RedisEventStore(redis, KeySpace(settings.key_prefix, settings.partitions))
 
 
@@ -58,28 +59,43 @@ async def _events(settings: Settings, args: argparse.Namespace) -> int:
             if not stored:
                 raise CliError(f"order {args.order_id!r} has no events")
             for s in stored:
-                print(_line(event_to_json(s.event), s.position))
+                print(_line(event_to_json(s.event), store.position(args.order_id, s.position)))
             return 0
-        after = args.after
-        while True:
-            batch = await store.read_log(after=after, count=500)
-            for s in batch:
-                print(_line(event_to_json(s.event), s.position), flush=True)
-                after = s.position
-            if not batch:
-                if not args.follow:
-                    return 0
-                await store.redis.xread({store.keys.log(0): after}, block=5000, count=1)
+        await _log(store, args.after, args.follow)
+        return 0
     except EventStoreUnavailable as exc:
         raise CliError(f"cannot read the event store at {settings.redis_url}: {exc}") from exc
     finally:
         await store.redis.aclose()
 
 
+async def _log(store: RedisEventStore, after: str, follow: bool) -> None:
+    """The log after a position (every partition, each in its order), then live if `follow`."""
+    partitions = store.keys.partitions
+    try:
+        start = parse_position(after, partitions)
+    except InvalidPosition as exc:
+        raise CliError(f"--after: {exc}") from exc
+    tail = LogTail(store, block_ms=5000 if follow else None)
+    tail.cursors = {p: start.start(p) for p in range(partitions)}
+    reached = dict(tail.cursors)
+    try:
+        while True:
+            batch = await tail.read()
+            for s in batch:
+                reached[store.keys.partition_of(s.event.order_id)] = s.position
+                position = Position.of(partitions, reached).encode()
+                print(_line(event_to_json(s.event), position), flush=True)
+            if not batch and not follow:
+                return
+    finally:
+        await tail.close()
+
+
 async def _check(settings: Settings) -> int:
     failures = 0
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+        redis = connect(settings.redis_url, cluster=settings.redis_cluster, max_connections=4)
         try:
             info = await redis.info("server")
             server = "valkey" if "valkey_version" in info else "redis"
@@ -89,7 +105,7 @@ async def _check(settings: Settings) -> int:
                 f"redis    ok   {settings.redis_url}  {server} {version}  "
                 f"appendonly={persistence.get('appendonly', '?')}"
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_OR_OS_ERRORS as exc:
             failures += 1
             print(f"redis    DOWN {settings.redis_url}  {type(exc).__name__}: {exc}")
         finally:

@@ -124,7 +124,8 @@ class OrderService:
                 state = Order(order_id)
             else:
                 loaded = await self.store.load(order_id, idempotency_key=idempotency_key)
-                if loaded.idempotency is not None:
+                if loaded.idempotency is not None and idempotency_key is not None:
+                    await self.store.confirm(order_id, idempotency_key)
                     return await self._replay(order_id, loaded.idempotency, print_)
                 state = fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
             if (
@@ -153,7 +154,8 @@ class OrderService:
                 continue
             except DuplicateCommand as dup:
                 return await self._replay(order_id, dup.record, print_)
-            return CommandResult(order=new_state, position=appended.positions[-1], events=events)
+            position = self.store.position(order_id, appended.positions[-1])
+            return CommandResult(order=new_state, position=position, events=events)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _snapshot(self, before: Order, after: Order) -> Order | None:
@@ -169,4 +171,5 @@ class OrderService:
             )
         stored = await self.store.read_stream(order_id, to_version=record.version)
         state = fold(Order(order_id), [s.event for s in stored])
-        return CommandResult(order=state, position=record.position, events=[], replayed=True)
+        position = self.store.position(order_id, record.position)
+        return CommandResult(order=state, position=position, events=[], replayed=True)

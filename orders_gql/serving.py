@@ -2,7 +2,10 @@
 subscriptions (clients get `complete`), then closes connections and the lifespan.
 
 `python -m orders_gql.serving --port 8001` serves with settings from ORDERS_*
-only (no embedded servers): how tests and benchmarks start extra processes."""
+only (no embedded servers): how tests and benchmarks start extra processes.
+`uvicorn --factory orders_gql.serving:app_from_env --workers N` works too, but
+its workers close websockets on shutdown instead of completing subscriptions;
+`orders-gql serve --workers N` does complete them."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import socket
 from collections.abc import Sequence
 
 import uvicorn
+from starlette.applications import Starlette
 
 from .app import create_app
 from .live.hub import LiveHub
@@ -44,6 +48,11 @@ def server(settings: Settings, host: str, port: int) -> Server:
         lifespan="on",
     )
     return Server(config, app.state.components.hub)
+
+
+def app_from_env() -> Starlette:
+    """The app with settings from ORDERS_* (an ASGI factory for uvicorn)."""
+    return create_app(Settings.from_env())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,6 +16,8 @@ class SettingsError(ValueError):
 class Settings:
     #: Redis URL of the event store; unset: `serve` starts an embedded server.
     redis_url: str | None = None
+    #: The URL names one node of a Redis Cluster; the client finds the others.
+    redis_cluster: bool = False
     #: MongoDB URL of the read models; unset: `serve` starts an embedded SecantusDB.
     mongodb_url: str | None = None
     mongodb_db: str = "orders"
@@ -26,7 +28,8 @@ class Settings:
     #: Acknowledge an append only once this many replicas have it (Redis WAIT).
     redis_wait_replicas: int = 0
     redis_wait_timeout_ms: int = 1000
-    #: Connections to Redis per process; requests beyond wait for one.
+    #: Connections to Redis per process (per node on a cluster); requests beyond
+    #: wait for one on a single server, and fail at once on a cluster.
     redis_max_connections: int = 64
     key_prefix: str = "orders"
     partitions: int = 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from redis.exceptions import RedisError
 
+from ..eventstore.connect import REDIS_ERRORS
 from ..readside.deadletters import DeadLetter as Letter
 from ..readside.deadletters import DeadLetters as Letters
 from ..readside.failures import is_infrastructure
@@ -62,7 +62,7 @@ async def dead_letters(
         raise BadUserInput("limit", "must be between 1 and 1000")
     try:
         found = await _letters(info).list(str(order_id) if order_id else None, limit)
-    except RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise ServiceUnavailable("the event store") from exc
     return [DeadLetter.of(x) for x in found]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +59,11 @@ async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]
         raise ServiceUnavailable("the event store") from exc
     if stored and not who.may_see(stored[0].event.customer_email):  # type: ignore[attr-defined]
         return []  # another customer's order: as if it did not exist
-    return [OrderEvent.from_stored(s) for s in stored]
+    store = info.context.service.store
+    return [
+        OrderEvent.from_stored(replace(s, position=store.position(str(order_id), s.position)))
+        for s in stored
+    ]
 
 
 async def order_from_events(

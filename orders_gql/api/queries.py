@@ -11,11 +11,11 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from redis.exceptions import RedisError
 
 from ..domain.errors import ValidationError
 from ..domain.status import OrderStatus as DomainStatus
 from ..domain.validation import normalise_email
+from ..eventstore.connect import REDIS_ERRORS
 from ..readside import queries as rq
 from ..readside.documents import OrderSummaryFields as EmptySummary
 from ..readside.facade import BadPosition
@@ -73,7 +73,7 @@ async def read_models(info: Info, consistent_with: str | None) -> ReadModels | N
         raise ConsistencyTimeout(str(exc)) from exc
     except ReadSideUnavailable as exc:
         raise ServiceUnavailable("the read models") from exc
-    except RedisError as exc:
+    except REDIS_ERRORS as exc:
         raise ServiceUnavailable("the event store") from exc
 
 

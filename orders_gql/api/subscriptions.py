@@ -14,9 +14,9 @@ from graphql import GraphQLError
 from ..domain.errors import DomainError, OrderNotFound
 from ..domain.events import EVENT_TYPES
 from ..domain.validation import normalise_email
+from ..eventstore.positions import InvalidPosition, Position, parse_position
 from ..eventstore.redis_store import EventStoreUnavailable
 from ..live.feeds import LiveFeeds, SubscriberTooSlow
-from ..live.positions import InvalidPosition, position_key
 from ..live.subscription import EventFilter
 from ..service import check_order_id
 from .auth import Forbidden, Role
@@ -97,12 +97,13 @@ async def order_events(
         customer_email = who.email  # a customer sees only their own orders' events
     feeds = _feeds(info)
     wants = _wants(order_id, customer_email, types)
+    start: Position | None = None
     if after is not None:
         try:
-            position_key(after)
+            start = parse_position(after, feeds.store.keys.partitions)
         except InvalidPosition as exc:
             raise BadUserInput("after", str(exc)) from exc
-    async with contextlib.aclosing(_delivered(feeds.events(wants, after))) as events:
+    async with contextlib.aclosing(_delivered(feeds.events(wants, start))) as events:
         async for stored in events:
             yield OrderEvent.from_stored(stored)
 

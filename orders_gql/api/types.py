@@ -86,7 +86,7 @@ class Order:
 class OrderPayload:
     order: Order
     position: str = strawberry.field(
-        description="Log position of the last event appended; queries can wait for it "
+        description="Opaque position of the last event appended; queries can wait for it "
         "(read your writes) and subscriptions can resume after it."
     )
     replayed: bool = strawberry.field(

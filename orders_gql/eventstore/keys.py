@@ -1,16 +1,35 @@
 """The Redis key layout. Every key of one order shares a hash tag with its
-partition's log, so one append touches one cluster slot.
+partition's log, so one append touches one cluster slot. Partition N's tag is
+chosen to hash into the N-th of P equal slot ranges, so that on a cluster whose
+slots are split evenly (as `--cluster create` does) P partitions spread evenly
+over the masters when P is a multiple of their number.
 
-    {prefix}:{p<N>}:log                    the partition's event log (positions)
-    {prefix}:{p<N>}:order:<orderId>        the order's stream, entry id <version>-0
-    {prefix}:{p<N>}:snapshot:<orderId>     latest snapshot of the order (JSON)
-    {prefix}:{p<N>}:idem:<orderId>:<key>   idempotency record of a command
+    {prefix}:{<tag>}:log                   the partition's event log (positions)
+    {prefix}:{<tag>}:order:<orderId>       the order's stream, entry id <version>-0
+    {prefix}:{<tag>}:snapshot:<orderId>    latest snapshot of the order (JSON)
+    {prefix}:{<tag>}:idem:<orderId>:<key>  idempotency record of a command
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import zlib
 from dataclasses import dataclass
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+
+@functools.cache
+def partition_tag(partition: int, partitions: int) -> str:
+    """The tag p<N>, or p<N>.<k> with the least k whose slot falls in range N of P."""
+    low = partition * REDIS_CLUSTER_HASH_SLOTS // partitions
+    high = (partition + 1) * REDIS_CLUSTER_HASH_SLOTS // partitions
+    for k in itertools.count():
+        tag = f"p{partition}" if k == 0 else f"p{partition}.{k}"
+        if low <= key_slot(tag.encode()) < high:
+            return tag
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -24,7 +43,7 @@ class KeySpace:
         return zlib.crc32(order_id.encode()) % self.partitions
 
     def _tag(self, partition: int) -> str:
-        return f"{self.prefix}:{{p{partition}}}"
+        return f"{self.prefix}:{{{partition_tag(partition, self.partitions)}}}"
 
     def log(self, partition: int = 0) -> str:
         return f"{self._tag(partition)}:log"

@@ -4,21 +4,21 @@ one Lua script; loads of snapshot + tail in one round trip."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
 from ..domain.errors import ConcurrencyConflict
 from ..domain.events import DomainEvent
 from ..domain.model import Order
 from .codec import decode_event, decode_snapshot, encode_event, encode_snapshot
+from .connect import REDIS_ERRORS, AnyRedis
 from .keys import KeySpace
+from .positions import Position
+from .replication import NoNodeForSlot, ReplicatedWrites
+from .scripts import LuaScript
 
-AnyRedis = Redis | RedisCluster
+_UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_ERRORS, NoNodeForSlot)
 
 
 class EventStoreUnavailable(Exception):
@@ -72,10 +72,6 @@ class DuplicateCommand(Exception):
         self.record = record
 
 
-def _script(name: str) -> str:
-    return files(__package__).joinpath("lua", name).read_text()
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -108,9 +104,10 @@ class RedisEventStore:
         #: replicas have it (Redis WAIT); else NotReplicated is raised.
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
-        self._node_clients: dict[str, Redis] = {}
-        self._append = redis.register_script(_script("append.lua"))
-        self._load = redis.register_script(_script("load.lua"))
+        self._replicated = ReplicatedWrites(redis, wait_replicas, wait_timeout_ms)
+        self._append = LuaScript(redis, "append.lua")
+        self._load = LuaScript(redis, "load.lua")
+        self._touch = LuaScript(redis, "touch.lua")
 
     async def load(
         self, order_id: str, *, idempotency_key: str | None = None, use_snapshot: bool = True
@@ -123,8 +120,8 @@ class RedisEventStore:
         ]
         args = ["1" if use_snapshot else "0", "1" if idempotency_key else "0"]
         try:
-            snap, record, entries = await self._load(keys=keys, args=args)
-        except RedisError as exc:
+            snap, record, entries = await self._load(keys, args)
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         snapshot = decode_snapshot(snap) if snap else None
         return LoadedStream(
@@ -162,43 +159,44 @@ class RedisEventStore:
             args.append(encode_snapshot(snapshot))
         try:
             if self.wait_replicas:
-                reply, confirmed = await self._append_and_wait(keys, args)
+                reply, confirmed = await self._replicated.run(self._append.script, keys, args)
             else:
-                reply, confirmed = await self._append(keys=keys, args=args), 0
-        except RedisError as exc:
+                reply, confirmed = await self._append(keys, args), 0
+        except _UNAVAILABLE as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         status = _text(reply[0])
         if status == "conflict":
             raise ConcurrencyConflict(order_id, expected_version, int(reply[1]))
-        if status == "duplicate":
-            raise DuplicateCommand(_record(reply[1]))
+        # A duplicate is acknowledged only once its first attempt is replicated.
         if self.wait_replicas and int(confirmed) < self.wait_replicas:
             raise NotReplicated(self.wait_replicas, int(confirmed), self.wait_timeout_ms)
+        if status == "duplicate":
+            raise DuplicateCommand(_record(reply[1]))
         return Appended(version=int(reply[1]), positions=[_text(p) for p in reply[2:]])
+
+    def position(self, order_id: str, entry_id: str) -> str:
+        """The position to hand a client for an entry of this order's partition
+        (the entry id itself when there is one partition)."""
+        partition = self.keys.partition_of(order_id)
+        return Position.of_entry(self.keys.partitions, partition, entry_id).encode()
+
+    async def confirm(self, order_id: str, idempotency_key: str) -> None:
+        """With wait_replicas: return once that many replicas hold what the
+        command with this key wrote (a retry is acknowledged only then);
+        raises NotReplicated."""
+        if not self.wait_replicas:
+            return
+        keys = [self.keys.idempotency(order_id, idempotency_key)]
+        try:
+            _, confirmed = await self._replicated.run(self._touch.script, keys, [])
+        except _UNAVAILABLE as exc:
+            raise EventStoreUnavailable(str(exc)) from exc
+        if confirmed < self.wait_replicas:
+            raise NotReplicated(self.wait_replicas, confirmed, self.wait_timeout_ms)
 
     async def aclose(self) -> None:
         """Close the per-node clients of WAIT (the main client is the caller's)."""
-        for client in self._node_clients.values():
-            await client.aclose()
-        self._node_clients.clear()
-
-    async def _append_and_wait(self, keys: list[str], args: list[Any]) -> tuple[Any, int]:
-        """The append and a WAIT on one connection (WAIT covers the writes of the
-        connection it runs on), to the master that holds the order's slot."""
-        client: Any = self.redis
-        if isinstance(self.redis, RedisCluster):
-            node = self.redis.get_node_from_key(keys[0])
-            if node is None:
-                raise EventStoreUnavailable(f"no cluster node serves {keys[0]}")
-            client = self._node_clients.get(node.name)
-            if client is None:
-                client = Redis(host=node.host, port=int(node.port))
-                self._node_clients[node.name] = client
-        pipe = client.pipeline(transaction=False)
-        await self._append(keys=keys, args=args, client=pipe)
-        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
-        reply, confirmed = await pipe.execute()
-        return reply, int(confirmed)
+        await self._replicated.aclose()
 
     async def read_stream(
         self, order_id: str, *, to_version: int | None = None
@@ -207,7 +205,7 @@ class RedisEventStore:
         end = f"{to_version}-0" if to_version is not None else "+"
         try:
             entries: Any = await self.redis.xrange(self.keys.order(order_id), "-", end)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return [_stored(e) for e in entries]
 
@@ -219,7 +217,7 @@ class RedisEventStore:
             entries: Any = await self.redis.xrange(
                 self.keys.log(partition), f"({after}" if after != "0-0" else "-", "+", count=count
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return [
             StoredEvent(event=decode_event(fields[b"e"]), position=_text(entry_id))
@@ -229,6 +227,6 @@ class RedisEventStore:
     async def last_position(self, partition: int = 0) -> str:
         try:
             last: Any = await self.redis.xrevrange(self.keys.log(partition), "+", "-", count=1)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         return _text(last[0][0]) if last else "0-0"

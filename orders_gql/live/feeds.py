@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from ..domain.model import Order, evolve
+from ..eventstore.positions import START, EntryKey, Position, entry_key
 from ..eventstore.redis_store import RedisEventStore, StoredEvent
 from ..service import OrderService
 from .emails import CustomerEmails
 from .hub import LiveHub
-from .positions import START, Key, position_key
 from .subscription import EventFilter, Overflowed, Subscription
 
 _PAGE = 500
@@ -27,15 +28,27 @@ class SubscriberTooSlow(Exception):
 
 
 class _Seen:
-    """The last position delivered, per partition: what is not later is a duplicate."""
+    """The last entry delivered, per partition: what is not later is a duplicate.
+    `position` tells a client where to resume: every partition's last entry."""
 
-    def __init__(self, store: RedisEventStore, after: str | None) -> None:
+    def __init__(self, store: RedisEventStore, after: Position | None) -> None:
         self._partition_of = store.keys.partition_of
-        start = (position_key(after), after) if after is not None else None
-        self._last: dict[int, tuple[Key, str] | None] = dict.fromkeys(
-            range(store.keys.partitions), start
-        )
-        self.position = after
+        self._partitions = store.keys.partitions
+        self._last: dict[int, tuple[EntryKey, str] | None] = dict.fromkeys(range(self._partitions))
+        if after is not None:
+            for partition in self._last:
+                start = after.start(partition)
+                self._last[partition] = (entry_key(start), start)
+        self._given = after.encode() if after is not None else None
+        self._moved = False
+
+    @property
+    def position(self) -> str | None:
+        """Where a client resumes: `after` as given until an event is delivered."""
+        if not self._moved:
+            return self._given
+        reached = {p: last[1] for p, last in self._last.items() if last is not None}
+        return Position.of(self._partitions, reached).encode()
 
     async def skip_to_now(self, store: RedisEventStore) -> None:
         """Live only: what each log holds already is not new, even if the
@@ -43,7 +56,7 @@ class _Seen:
         for partition in self._last:
             last = await store.last_position(partition)
             if last != START:
-                self._last[partition] = (position_key(last), last)
+                self._last[partition] = (entry_key(last), last)
 
     def after(self, partition: int) -> str:
         last = self._last[partition]
@@ -51,13 +64,19 @@ class _Seen:
 
     def is_new(self, stored: StoredEvent) -> bool:
         partition = self._partition_of(stored.event.order_id)
-        key = position_key(stored.position)
+        key = entry_key(stored.position)
         last = self._last[partition]
         if last is not None and key <= last[0]:
             return False
         self._last[partition] = (key, stored.position)
-        self.position = stored.position
+        self._moved = True
         return True
+
+    def delivered(self, stored: StoredEvent) -> StoredEvent:
+        """The event as a subscriber gets it: its position covers every partition."""
+        if self._partitions == 1:
+            return stored
+        return replace(stored, position=self.position or stored.position)
 
 
 class LiveFeeds:
@@ -82,7 +101,9 @@ class LiveFeeds:
         self.emails = emails
         self._reads = asyncio.Semaphore(concurrent_reads)
 
-    async def events(self, wants: EventFilter, after: str | None) -> AsyncIterator[StoredEvent]:
+    async def events(
+        self, wants: EventFilter, after: Position | None
+    ) -> AsyncIterator[StoredEvent]:
         """Events matching `wants`: those after `after` from the store first, then
         live ones. Raises SubscriberTooSlow when its buffer overflows."""
         seen = _Seen(self.store, after)
@@ -91,17 +112,17 @@ class LiveFeeds:
         if after is not None:  # catch up before subscribing, so the buffer stays small
             async for stored in self._replay(wants, seen):
                 if seen.is_new(stored) and await self._matches(wants, stored):
-                    yield stored
+                    yield seen.delivered(stored)
         await self.hub.ready()
         sub = self.hub.subscribe(wants)
         try:
             if after is not None:  # what came between the replay and subscribing
                 async for stored in self._replay(wants, seen):
                     if seen.is_new(stored) and await self._matches(wants, stored):
-                        yield stored
+                        yield seen.delivered(stored)
             while (live := await self._next(sub, seen.position)) is not None:
                 if seen.is_new(live) and await self._matches(wants, live):
-                    yield live
+                    yield seen.delivered(live)
         finally:
             sub.close()
 

@@ -91,6 +91,7 @@ class LiveHub:
         with contextlib.suppress(asyncio.CancelledError):
             if task.done():
                 task.result()
+        await self.tail.close()
 
     def _all(self) -> list[Subscription]:
         return [*self._any_order, *(s for subs in self._by_order.values() for s in subs)]

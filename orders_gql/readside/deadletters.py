@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from ..eventstore.codec import decode_event
+from ..eventstore.connect import AnyRedis
 from ..eventstore.redis_store import RedisEventStore
 from .failures import is_infrastructure
 from .filling import apply_filled
@@ -78,7 +78,7 @@ def letter_fields(
 
 class DeadLetters:
     def __init__(
-        self, redis: Redis, keys: ProjectorKeys, store: ReadStore, events: RedisEventStore
+        self, redis: AnyRedis, keys: ProjectorKeys, store: ReadStore, events: RedisEventStore
     ) -> None:
         self.redis = redis
         self.keys = keys

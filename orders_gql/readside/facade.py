@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
+from ..eventstore.connect import AnyRedis
+from ..eventstore.positions import InvalidPosition, parse_position
 from .deadletters import DeadLetters
 from .generations import ReadModels
 from .keys import ProjectorKeys
-from .positions import is_position
 from .progress import wait_until_passed
 from .store import ReadStore
 
@@ -22,7 +21,7 @@ class BadPosition(ValueError):
 @dataclass
 class ReadSide:
     store: ReadStore
-    redis: Redis
+    redis: AnyRedis
     keys: ProjectorKeys
     dead_letters: DeadLetters
     consistency_timeout: float = 5.0
@@ -31,12 +30,14 @@ class ReadSide:
         """The active read models (None before the first projection), once the
         projector passed `consistent_with` if given; raises NotYetProjected."""
         if consistent_with is not None:
-            if not is_position(consistent_with):
-                raise BadPosition("must be a position returned by a mutation")
+            try:
+                position = parse_position(consistent_with, self.keys.keys.partitions)
+            except InvalidPosition as exc:
+                raise BadPosition(f"must be a position returned by a mutation ({exc})") from None
             await wait_until_passed(
                 self.redis,
                 self.keys,
-                consistent_with,
+                position,
                 self.consistency_timeout,
                 ready=self.store.is_ready,  # a wiped database is not up to date
             )

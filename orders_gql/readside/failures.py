@@ -4,12 +4,18 @@ counting attempts; any other failure of a handler counts towards parking."""
 from __future__ import annotations
 
 from pymongo.errors import PyMongoError
-from redis.exceptions import RedisError
 
+from ..eventstore.connect import REDIS_ERRORS
 from ..eventstore.redis_store import EventStoreUnavailable
 from .store import ReadSideUnavailable
 
-INFRASTRUCTURE = (ReadSideUnavailable, EventStoreUnavailable, RedisError, PyMongoError, OSError)
+INFRASTRUCTURE: tuple[type[Exception], ...] = (
+    ReadSideUnavailable,
+    EventStoreUnavailable,
+    *REDIS_ERRORS,
+    PyMongoError,
+    OSError,
+)
 
 
 def is_infrastructure(exc: BaseException) -> bool:

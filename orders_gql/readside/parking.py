@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
-
+from ..eventstore.connect import AnyRedis
 from .deadletters import FAILED, describe, letter_fields
 from .entries import Entry, text
 from .keys import ProjectorKeys
@@ -16,7 +15,7 @@ log = logging.getLogger("orders_gql.projector")
 
 
 class Parking:
-    def __init__(self, redis: Redis, keys: ProjectorKeys, max_attempts: int) -> None:
+    def __init__(self, redis: AnyRedis, keys: ProjectorKeys, max_attempts: int) -> None:
         self.redis = redis
         self.keys = keys
         self.max_attempts = max_attempts

@@ -1,6 +1,7 @@
-"""Read-your-writes: has the projector passed a log position? Passed means no
+"""Read-your-writes: has the projector passed a position? Passed means no
 entry at or before it is still undelivered or pending in the consumer group,
-in any partition: each was committed to the read models, or parked."""
+in each partition the position names: each was committed to the read models,
+or parked."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from ..eventstore.connect import AnyRedis
+from ..eventstore.positions import Position
 from .keys import ProjectorKeys
 from .positions import later
 
@@ -26,8 +28,8 @@ class NotYetProjected(Exception):
         )
 
 
-async def has_passed(redis: Redis, keys: ProjectorKeys, position: str) -> bool:
-    for p in keys.partitions:
+async def has_passed(redis: AnyRedis, keys: ProjectorKeys, at: Position) -> bool:
+    for p, position in at.named().items():
         log = keys.log(p)
         try:
             groups: Any = await redis.xinfo_groups(log)
@@ -49,9 +51,9 @@ async def has_passed(redis: Redis, keys: ProjectorKeys, position: str) -> bool:
 
 
 async def wait_until_passed(
-    redis: Redis,
+    redis: AnyRedis,
     keys: ProjectorKeys,
-    position: str,
+    position: Position,
     timeout: float,
     ready: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
@@ -61,7 +63,7 @@ async def wait_until_passed(
     pause = 0.005
     while not (await has_passed(redis, keys, position) and (ready is None or await ready())):
         if time.monotonic() >= deadline:
-            raise NotYetProjected(position, timeout)
+            raise NotYetProjected(position.encode(), timeout)
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, 0.05)
 

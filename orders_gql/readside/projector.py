@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from ..eventstore.codec import decode_event
+from ..eventstore.connect import AnyRedis, is_cluster
+from ..eventstore.per_partition import block_args, on_slot_of, read_each
 from ..eventstore.redis_store import RedisEventStore
 from ..metrics import PROJECTED_EVENTS
 from .deadletters import BLOCKED, describe
@@ -51,7 +52,7 @@ def consumer_name() -> str:
 class Projector:
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         store: ReadStore,
         events: RedisEventStore,
         keys: ProjectorKeys,
@@ -167,6 +168,11 @@ class Projector:
         return []
 
     async def _read(self, start: str, block: int | None) -> list[Entry]:
+        if is_cluster(self.redis):  # one command per partition (slot)
+            found = await read_each(
+                self.keys.partitions, lambda p, b: self._read_one(p, start, b), block
+            )
+            return [e for p in sorted(found) for e in found[p]]
         streams: Any = {self.keys.log(p): start for p in self.keys.partitions}
         reply: Any = await self.redis.xreadgroup(
             self.keys.group, self.consumer, streams, count=self.config.batch_size, block=block
@@ -176,6 +182,14 @@ class Projector:
         for stream, items in reply or []:
             entries += entries_of(partition_of[stream], items)
         return entries
+
+    async def _read_one(self, partition: int, start: str, block: int | None) -> list[Entry]:
+        log_key = self.keys.log(partition)
+        reply: Any = await on_slot_of(
+            self.redis, log_key, "XREADGROUP", "GROUP", self.keys.group, self.consumer,
+            "COUNT", self.config.batch_size, *block_args(block), "STREAMS", log_key, start,
+        )  # fmt: skip
+        return entries_of(partition, reply[0][1]) if reply else []
 
     async def process(self, entries: list[Entry]) -> None:
         """Apply a batch; acknowledge what was committed, park what is dead."""

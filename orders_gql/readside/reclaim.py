@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import bson
-from redis.asyncio import Redis
 
+from ..eventstore.connect import AnyRedis
 from .entries import Entry, entries_of, text
 from .keys import ProjectorKeys
 from .store import ReadStore
@@ -22,7 +22,7 @@ log = logging.getLogger("orders_gql.projector")
 class Reclaimer:
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         keys: ProjectorKeys,
         store: ReadStore,
         consumer: str,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from orders_gql.domain.commands import Metadata
+from orders_gql.domain.commands import Metadata, UpdateOrderStatus
+from orders_gql.domain.status import OrderStatus
 from orders_gql.embedded import EmbeddedRedis
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import NotReplicated, RedisEventStore
@@ -64,16 +65,28 @@ async def test_without_a_replica_in_time_the_caller_is_told_and_a_retry_is_safe(
     own_redis_server: EmbeddedRedis, replica: EmbeddedRedis, service: OrderService, keys: KeySpace
 ) -> None:
     await follow(replica, own_redis_server)
+    await service.execute(create("o1"), metadata=Metadata("c0", "r"))
     replica.kill()
     with pytest.raises(NotReplicated) as told:
         await service.execute(create("lonely"), metadata=Metadata("c1", "r"), idempotency_key="k1")
     assert told.value.confirmed == 0
+    confirm = UpdateOrderStatus("o1", OrderStatus.CONFIRMED)
+    with pytest.raises(NotReplicated):
+        await service.execute(confirm, metadata=Metadata("c2", "r"), idempotency_key="k2")
+    # A retry before a replica has the first attempt is not acknowledged either.
+    with pytest.raises(NotReplicated):
+        await service.execute(create("lonely"), metadata=Metadata("c3", "r"), idempotency_key="k1")
+    with pytest.raises(NotReplicated):
+        await service.execute(confirm, metadata=Metadata("c4", "r"), idempotency_key="k2")
     replica.start()
     await follow(replica, own_redis_server)
     again = await service.execute(
-        create("lonely"), metadata=Metadata("c2", "r"), idempotency_key="k1"
+        create("lonely"), metadata=Metadata("c5", "r"), idempotency_key="k1"
     )
     assert again.replayed and again.order.version == 1
+    confirmed = await service.execute(confirm, metadata=Metadata("c6", "r"), idempotency_key="k2")
+    assert confirmed.replayed and confirmed.order.status is OrderStatus.CONFIRMED
     primary = Redis.from_url(own_redis_server.url)
     assert await primary.xlen(keys.order("lonely")) == 1
+    assert await primary.xlen(keys.order("o1")) == 2
     await primary.aclose()

@@ -10,6 +10,7 @@ from typing import Any
 
 from orders_gql.domain.model import Order, fold
 from orders_gql.domain.status import OrderStatus
+from orders_gql.eventstore.positions import parse_position
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside.generations import ReadModels
 from orders_gql.readside.keys import ProjectorKeys
@@ -78,14 +79,16 @@ def statistics_of(docs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 async def drain(projector: Projector, until: str, timeout: float = 30.0) -> None:
     """Step the projector until it passed position `until`."""
     deadline = time.monotonic() + timeout
-    while not await has_passed(projector.redis, projector.keys, until):
+    at = parse_position(until, projector.keys.keys.partitions)
+    while not await has_passed(projector.redis, projector.keys, at):
         assert time.monotonic() < deadline, f"projector did not pass {until}"
         await projector.step()
 
 
 async def wait_passed(redis: Any, keys: ProjectorKeys, until: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    while not await has_passed(redis, keys, until):
+    at = parse_position(until, keys.keys.partitions)
+    while not await has_passed(redis, keys, at):
         assert time.monotonic() < deadline, f"projectors did not pass {until}"
         await asyncio.sleep(0.05)
 

@@ -10,7 +10,12 @@ count = tonumber(count)
 local idem_key = idem == "1" and KEYS[3] or nil
 if idem_key then
   local prior = redis.call("GET", idem_key)
-  if prior then return {"duplicate", prior} end
+  if prior then
+    -- Written again (unchanged), so that a WAIT after this call covers the
+    -- command that first wrote it: a retry is acknowledged only once replicated.
+    redis.call("SET", idem_key, prior, "KEEPTTL")
+    return {"duplicate", prior}
+  end
 end
 -- An order stream is never trimmed and its entry ids are <version>-0: its length is its version.
 local current = redis.call("XLEN", KEYS[1])
