@@ -75,6 +75,19 @@ async def seed_orders(
     return ids
 
 
+async def advance(
+    service: OrderService, ids: list[str], status: OrderStatus, concurrency: int = 32
+) -> None:
+    """Move every order one step, as traffic that comes back to orders later does."""
+    queue = iter(ids)
+
+    async def worker() -> None:
+        for oid in queue:
+            await service.execute(UpdateOrderStatus(oid, status), metadata=_meta())
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
 async def project_all(parts: Components) -> tuple[int, float]:
     """Run the projector until it finds nothing new; (events, seconds busy)."""
     projector = parts.projector()
