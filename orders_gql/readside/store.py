@@ -223,11 +223,8 @@ class ReadStore:
         by_order: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_order[d.event.order_id].append(d)
-        before = {
-            v.id: v
-            for v in await models.views.find(
-                {"_id": {"$in": list(by_order)}}, session=session
-            ).to_list()
+        before: dict[str, OrderViewFields] = {
+            v.id: v for v in await _find_by_ids(models.views, list(by_order), session)
         }
         outcome = Outcome(gen)
         after: dict[str, OrderViewFields] = {}
@@ -263,6 +260,11 @@ class ReadStore:
         before: dict[str, OrderViewFields],
         after: dict[str, OrderViewFields],
     ) -> None:
+        # Filtered on _id alone: `before` was read in this transaction, and a
+        # transaction that writes a document changed since its snapshot aborts
+        # with a WriteConflict (and is retried), so the version it was read at
+        # still guards the write. (A filter with a second field costs SecantusDB
+        # a query plan per document; _id alone is a point lookup.)
         ops = [
             ReplaceOne(
                 {"_id": oid, "version": before[oid].version if oid in before else 0},
@@ -281,15 +283,23 @@ class ReadStore:
             {"_id": SUMMARY_ID}, session=session
         )
         summary = models.summary.model_validate(summary_doc or {})
-        emails = {v.customer_email for v in after.values()}
-        customers = {
-            c.id: c
-            for c in await models.customers.find(
-                {"_id": {"$in": list(emails)}}, session=session
-            ).to_list()
-        }
-        for oid, view in after.items():
-            old, new = Contribution.of(before.get(oid)), Contribution.of(view)
+        changes = [(oid, view, Contribution.of(before.get(oid)), Contribution.of(view))
+                   for oid, view in after.items()]  # fmt: skip
+        # A customer's document changes only with a new order (its name may be
+        # the newest) or when an order's count or revenue share changes; a
+        # plain status change touches the summary alone.
+        touched = [
+            (oid, view, old, new)
+            for oid, view, old, new in changes
+            if oid not in before or _share(old) != _share(new)
+        ]
+        emails = sorted({view.customer_email for _, view, _, _ in touched})
+        customers = {c.id: c for c in await _find_by_ids(models.customers, emails, session)}
+        for _, _, old, new in changes:
+            for contribution, sign in ((old, -1), (new, 1)):
+                if contribution is not None:
+                    apply_to_summary(summary, contribution, sign)
+        for _, view, old, new in touched:
             customer = customers.get(view.customer_email)
             if customer is None:
                 customer = customers[view.customer_email] = models.customers(
@@ -299,13 +309,13 @@ class ReadStore:
                 customer.customer_name, customer.name_key = view.customer_name, name_key(view)
             for contribution, sign in ((old, -1), (new, 1)):
                 if contribution is not None:
-                    apply_to_summary(summary, contribution, sign)
                     apply_to_customer(customer, contribution, sign)
-        await models.customers.get_pymongo_collection().bulk_write(
-            [ReplaceOne({"_id": c.id}, _doc(c), upsert=True) for c in customers.values()],
-            ordered=False,
-            session=session,
-        )
+        if customers:
+            await models.customers.get_pymongo_collection().bulk_write(
+                [ReplaceOne({"_id": c.id}, _doc(c), upsert=True) for c in customers.values()],
+                ordered=False,
+                session=session,
+            )
         await models.summary.get_pymongo_collection().replace_one(
             {"_id": SUMMARY_ID}, _doc(summary), upsert=True, session=session
         )
@@ -329,6 +339,24 @@ class ReadStore:
         )
         if result.matched_count != 1:
             raise Sealed(gen)
+
+
+#: Ids per `$in` lookup. SecantusDB matches each candidate against the
+#: whole `$in` list, so one lookup of n ids costs n^2; chunks keep it linear.
+IN_CHUNK = 100
+
+
+async def _find_by_ids(document: Any, ids: list[str], session: AsyncClientSession) -> list[Any]:
+    found: list[Any] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        found += await document.find({"_id": {"$in": chunk}}, session=session).to_list()
+    return found
+
+
+def _share(c: Contribution | None) -> tuple[int, int]:
+    """What an order adds to its customer's document."""
+    return (0, 0) if c is None else (c.orders, c.revenue_cents)
 
 
 def _now() -> datetime:
