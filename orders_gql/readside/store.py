@@ -266,11 +266,7 @@ class ReadStore:
         # still guards the write. (A filter with a second field costs SecantusDB
         # a query plan per document; _id alone is a point lookup.)
         ops = [
-            ReplaceOne(
-                {"_id": oid, "version": before[oid].version if oid in before else 0},
-                _doc(view),
-                upsert=oid not in before,
-            )
+            ReplaceOne({"_id": oid}, _doc(view), upsert=oid not in before)
             for oid, view in after.items()
         ]
         result = await models.views.get_pymongo_collection().bulk_write(
