@@ -123,7 +123,9 @@ class LiveHub:
                 if self.tail.cursors is None:
                     await self.tail.seek_end()
                 self._ready.set()
-                batch = await self.tail.read()
+                # With no subscriber the events are not decoded: only the cursor
+                # moves (the email cache then loads what it did not see pass).
+                batch = await self.tail.read(wanted=lambda: self.subscriber_count > 0)
             except EventStoreUnavailable as exc:
                 log.warning("live hub cannot read the log (%s); retrying in %.2fs", exc, backoff)
                 await asyncio.sleep(backoff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -38,9 +39,10 @@ class LogTail:
         if pool is not None:
             await pool.disconnect(inuse_connections=True)
 
-    async def read(self) -> list[StoredEvent]:
+    async def read(self, wanted: Callable[[], bool] = lambda: True) -> list[StoredEvent]:
         """Events after the cursor, in log order per partition, and move past them.
-        Waits up to block_ms for the first; [] when none came."""
+        Waits up to block_ms for the first; [] when none came. When `wanted()`
+        is false once they came, they are skipped undecoded (nobody listens)."""
         assert self.cursors is not None, "seek_end first"
         streams: dict[Any, Any] = {self._logs[p]: pos for p, pos in self.cursors.items()}
         try:
@@ -50,8 +52,13 @@ class LogTail:
         except RedisError as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         found: list[StoredEvent] = []
+        decode = wanted()
         for name, entries in reply or []:
             partition = self._partition[_text(name)]
+            if not decode:
+                if entries:
+                    self.cursors[partition] = _text(entries[-1][0])
+                continue
             for entry_id, fields in entries:
                 position = _text(entry_id)
                 self.cursors[partition] = position
