@@ -137,20 +137,48 @@ async def get_summary(models: ReadModels) -> OrderSummaryFields:
     return found or OrderSummaryFields()
 
 
+#: Customers every topCustomers query fetches (the API's largest `limit`), so
+#: the spending of the last one is a floor for the next query.
+TOP_WINDOW = 100
+#: Per generation: a spending that at least TOP_WINDOW customers reached when
+#: last looked. Spending only grows while orders are placed, so the top
+#: customers stay above it; a query that finds too few falls back to a full one.
+_top_floor: dict[str, int] = {}
+
+_TOP_SORT = [
+    ("total_spent_cents", SortDirection.DESCENDING),
+    ("order_count", SortDirection.DESCENDING),
+    ("_id", SortDirection.ASCENDING),
+]
+
+
 async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
+    """The top `limit` customers by spending (then order count, then email).
+
+    SecantusDB sorts every customer for an indexed sort + limit, but a range
+    on the index's leading field reads only that range: so the query asks for
+    the customers at or above a remembered floor, which gives the same answer
+    whenever at least `limit` of them are there (anyone below ranks lower)."""
+    window = max(limit, TOP_WINDOW)
+    floor = _top_floor.get(models.generation)
     try:
-        top: list[CustomerStatsFields] = (
-            await models.customers.find({"order_count": {"$gt": 0}})
-            .sort(
-                [
-                    ("total_spent_cents", SortDirection.DESCENDING),
-                    ("order_count", SortDirection.DESCENDING),
-                    ("_id", SortDirection.ASCENDING),
-                ]
-            )
-            .limit(limit)
-            .to_list()
-        )
+        found: list[CustomerStatsFields] = []
+        if floor is not None:
+            found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window)
+        if len(found) < limit:
+            found = await _top(models, {}, window)
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
-    return top
+    if len(found) >= TOP_WINDOW:
+        _top_floor[models.generation] = found[TOP_WINDOW - 1].total_spent_cents
+    else:
+        _top_floor.pop(models.generation, None)
+    return found[:limit]
+
+
+async def _top(models: ReadModels, where: dict[str, Any], window: int) -> list[CustomerStatsFields]:
+    query = {**where, "order_count": {"$gt": 0}}
+    found: list[CustomerStatsFields] = (
+        await models.customers.find(query).sort(_TOP_SORT).limit(window).to_list()
+    )
+    return found
