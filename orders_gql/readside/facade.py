@@ -36,4 +36,4 @@ class ReadSide:
             await wait_until_passed(
                 self.redis, self.keys, consistent_with, self.consistency_timeout
             )
-        return await self.store.active()
+        return await self.store.active(fresh=consistent_with is not None)

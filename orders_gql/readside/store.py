@@ -8,6 +8,7 @@ caller can fetch the missing events from the order's stream and try again.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,10 @@ from .positions import later
 from .projection import Contribution, apply_to_customer, apply_to_summary, name_key, project
 
 _Model = TypeVar("_Model", bound=BaseModel)
+
+#: Seconds a query may go on reading the generation it last saw active
+#: (rebuild's drop_after, 2 s, leaves them time to move on).
+ACTIVE_MAX_AGE = 0.5
 
 
 class ReadSideUnavailable(Exception):
@@ -102,6 +107,8 @@ class ReadStore:
         self.binder = Binder(self.db)
         self.pointer = self.db["readside"]
         self.checkpoints = self.db[Checkpoint.Settings.name]
+        self._active: str | None = None
+        self._active_at = 0.0
 
     async def ping(self) -> None:
         try:
@@ -115,11 +122,22 @@ class ReadStore:
         doc = await self.pointer.find_one({"_id": ACTIVE_ID}, session=session)
         return str(doc["generation"]) if doc else None
 
-    async def active(self) -> ReadModels | None:
-        """The generation queries read, or None before the first projector ran."""
+    async def active(self, fresh: bool = False) -> ReadModels | None:
+        """The generation queries read, or None before the first projector ran.
+
+        The pointer is read again after ACTIVE_MAX_AGE seconds, or when `fresh`
+        (a read that waited for a position must see the generation that
+        position was applied to): else a query would cost two MongoDB round
+        trips. A rebuild drops the generation it replaced only later."""
+        now = time.monotonic()
+        if not fresh and self._active is not None and now - self._active_at < ACTIVE_MAX_AGE:
+            return await self.binder.generation(self._active)
         try:
             generation = await self.active_generation()
-            return None if generation is None else await self.binder.generation(generation)
+            if generation is None:
+                return None
+            self._active, self._active_at = generation, now
+            return await self.binder.generation(generation)
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
 
