@@ -121,12 +121,15 @@ async def list_orders(
 
 async def get_order(models: ReadModels, order_id: str) -> OrderViewFields | None:
     try:
-        found: OrderViewFields | None = await models.views.find_one(
-            {"_id": order_id, "deleted": False}
-        )
-        return found
+        # By _id alone (SecantusDB plans a second field per query; _id alone is
+        # a point lookup), with pymongo and plain pydantic (Beanie's FindOne
+        # and Document cost a tenth of a single-order read).
+        raw = await models.views.get_pymongo_collection().find_one({"_id": order_id})
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
+    if raw is None or raw.get("deleted"):
+        return None
+    return OrderViewFields.model_validate(raw)
 
 
 async def get_summary(models: ReadModels) -> OrderSummaryFields:
