@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -67,7 +68,9 @@ class Page:
     items: list[OrderViewFields]
     has_next: bool
     end_cursor: str | None
-    total: int
+    #: Counts the orders matching over all pages, when someone asks (a count
+    #: is a second pass over the matches, a scan for a search).
+    count: Callable[[], Awaitable[int]]
 
 
 def encode_cursor(view: OrderViewFields) -> str:
@@ -107,15 +110,21 @@ async def list_orders(
             .limit(first + 1)
             .to_list()
         )
-        total = await models.views.find(base).count()
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
+
+    async def count() -> int:
+        try:
+            return int(await models.views.find(base).count())
+        except PyMongoError as exc:
+            raise ReadSideUnavailable(str(exc)) from exc
+
     items = found[:first]
     return Page(
         items=items,
         has_next=len(found) > first,
         end_cursor=encode_cursor(items[-1]) if items else None,
-        total=total,
+        count=count,
     )
 
 
