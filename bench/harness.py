@@ -57,6 +57,16 @@ class Row:
         }[op]
 
 
+#: port -> pid of the `serve` processes started by api_server
+SERVER_PIDS: dict[int, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Servers:
     redis: EmbeddedRedis
@@ -135,6 +145,7 @@ def api_server(
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             time.sleep(0.1)
+        SERVER_PIDS[port] = proc.pid
         yield port
 
 
