@@ -4,6 +4,7 @@ figures beside the limits measured in the same run, and write it as JSON."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -14,19 +15,78 @@ from pathlib import Path
 
 from .harness import Row, servers
 
-SCENARIOS = ["append", "http"]
+#: In the order they run; `read` needs `projection`'s bulk-upsert limit (it
+#: measures its own when run alone).
+SCENARIOS = ["append", "http", "deployed", "projection", "read", "subscriptions"]
 
 
-def run(names: list[str], seconds: float, workdir: Path) -> list[Row]:
-    from . import write_side
+def run(names: list[str], seconds: float, quick: bool, workdir: Path) -> list[Row]:
+    from . import deployed, read_side, write_side
 
     rows: list[Row] = []
+    upsert_limit: float | None = None
     with servers(workdir) as srv:
         if "append" in names:
-            rows += write_side.append_rate(srv, seconds)
+            rows += write_side.append_rate(srv, max(2.0, seconds / 3))
         if "http" in names:
             rows += write_side.http_rates(srv, workdir, seconds)
+        if "deployed" in names:
+            rows += deployed.deployed(srv, workdir, seconds)
+        if "projection" in names or "read" in names:
+            found, upsert_limit = read_side.projection(srv, 10_000 if quick else 50_000)
+            rows += found
+        if "read" in names:
+            assert upsert_limit is not None
+            big = 20_000 if quick else 100_000
+            rows += read_side.statistics_queries_replay(srv, workdir, seconds, upsert_limit, big)
+        if "subscriptions" in names:
+            rows += subscription_rows(srv.redis.url, 200 if quick else 1000)
     return rows
+
+
+def subscription_rows(redis_url: str, count: int) -> list[Row]:
+    import asyncio
+
+    from .subscriptions import compare
+
+    one, many = asyncio.run(compare(redis_url, count, 30))
+    return [
+        Row(
+            f"subscriptions: delivery p99 with {count:,} subscribers on one process",
+            "ms",
+            many.p99_ms,
+            "ms",
+            "the same with 1 subscriber",
+            one.p99_ms,
+            target="<= 200",
+            extra={"p50_ms": many.p50_ms, "p50_ms_1_subscriber": one.p50_ms},
+            absolute=True,
+        ),
+        Row(
+            f"subscriptions: Redis commands per event, {count:,} subscribers",
+            "cmds",
+            many.commands_per_event,
+            "",
+            "the same with 1 subscriber",
+            one.commands_per_event,
+            "<= 1.0",
+        ),
+    ]
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "platform": platform.platform(),
+        "cpu": model or platform.processor(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
 
 
 def table(rows: list[Row]) -> str:
@@ -36,9 +96,10 @@ def table(rows: list[Row]) -> str:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         limit = f"{r.limit:,.1f}" if r.limit is not None else "-"
         ok = {True: "yes", False: "NO", None: "-"}[r.meets()]
+        target = f"{r.target}{r.unit if r.absolute else ''}"
         lines.append(
             f"{r.scenario[:74]:<74} {r.value:>11,.1f}{r.unit:<3} {limit:>12} {ratio:>7} "
-            f"{r.target:>9}  {ok}"
+            f"{target:>9}  {ok}"
         )
         if r.limit_name:
             lines.append(f"{'':<6}limit: {r.limit_name}")
@@ -49,25 +110,39 @@ def table(rows: list[Row]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("scenarios", nargs="*", default=SCENARIOS, choices=[*SCENARIOS, []])
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=", ".join(SCENARIOS))
+    parser.add_argument(
+        "--seconds", type=float, default=15.0, help="length of each HTTP load (default 15)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller data sets (a smoke run, not the figures)"
+    )
     parser.add_argument("--json", default="bench/results/latest.json")
     args = parser.parse_args()
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}")
     with tempfile.TemporaryDirectory(prefix="orders-bench-") as tmp:
         started = time.time()
-        rows = run(args.scenarios or SCENARIOS, args.seconds, Path(tmp))
+        rows = run(args.scenarios or SCENARIOS, args.seconds, args.quick, Path(tmp))
+    elapsed = time.time() - started
+    about = machine()
+    print(
+        f"\n{about['cpus']} CPUs ({about['cpu']}), Python {about['python']}, "
+        f"{about['platform']}; --seconds {args.seconds:g}{' --quick' if args.quick else ''}; "
+        f"run took {elapsed / 60:.1f} min\n"
+    )
     print(table(rows))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
             {
-                "machine": {
-                    "platform": platform.platform(),
-                    "python": sys.version.split()[0],
-                    "cpus": os.cpu_count(),
-                },
+                "machine": about,
                 "started": started,
+                "seconds": args.seconds,
+                "quick": args.quick,
+                "elapsed": elapsed,
                 "rows": [{**r.__dict__, "ratio": r.ratio, "meets_target": r.meets()} for r in rows],
             },
             indent=2,

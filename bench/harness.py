@@ -11,10 +11,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from orders_gql.embedded import EmbeddedMongo, EmbeddedRedis, free_port
+from orders_gql.settings import Settings
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Row:
     limit: float | None = None
     target: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    #: The target holds for the figure itself, not for the ratio.
+    absolute: bool = False
 
     @property
     def ratio(self) -> float | None:
@@ -41,7 +45,7 @@ class Row:
         if not self.target:
             return None
         op, _, number = self.target.partition(" ")
-        subject = self.ratio if self.limit is not None else self.value
+        subject = self.value if self.absolute or self.limit is None else self.ratio
         if subject is None:
             return None
         goal = float(number.replace(",", ""))
@@ -53,22 +57,39 @@ class Row:
         }[op]
 
 
+#: port -> pid of the `serve` processes started by api_server
+SERVER_PIDS: dict[int, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Servers:
     redis: EmbeddedRedis
     mongo: EmbeddedMongo | None
 
-    def env(self, **extra: str) -> dict[str, str]:
+    def env(self, space: str = "orders", **extra: str) -> dict[str, str]:
+        """Environment of a server process on the data space `space` (its own
+        Redis key prefix and MongoDB database, so scenarios do not mix)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
         env.update(
             ORDERS_REDIS_URL=self.redis.url,
             ORDERS_AUTH="off",
             ORDERS_LOG_LEVEL="warning",
+            ORDERS_KEY_PREFIX=space,
+            ORDERS_MONGODB_DB=space,
         )
         if self.mongo is not None:
             env["ORDERS_MONGODB_URL"] = self.mongo.url
         env.update(extra)
         return env
+
+    def settings(self, space: str = "orders", **overrides: object) -> Settings:
+        return Settings.from_env(self.env(space), **overrides)
 
 
 @contextlib.contextmanager
@@ -89,10 +110,12 @@ def servers(
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], env: dict[str, str], log: Path, module: str = "orders_gql"
+) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "orders_gql", *args], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", module, *args], env=env, stdout=out, stderr=out
         )
     try:
         yield proc
@@ -107,11 +130,13 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 
 @contextlib.contextmanager
-def api_server(srv: Servers, workdir: Path, *extra_args: str, **env: str) -> Iterator[int]:
+def api_server(
+    srv: Servers, workdir: Path, *extra_args: str, space: str = "orders", **env: str
+) -> Iterator[int]:
     """`orders-gql serve` against the given servers; yields its port once healthy."""
     port = free_port()
     args = ["serve", "--port", str(port), *extra_args]
-    with process(args, srv.env(**env), workdir / f"serve-{port}.log") as proc:
+    with process(args, srv.env(space, **env), workdir / f"serve-{port}.log") as proc:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -120,4 +145,24 @@ def api_server(srv: Servers, workdir: Path, *extra_args: str, **env: str) -> Ite
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             time.sleep(0.1)
+        SERVER_PIDS[port] = proc.pid
         yield port
+
+
+@contextlib.contextmanager
+def projector_process(srv: Servers, workdir: Path, space: str) -> Iterator[None]:
+    """`orders-gql project` in its own process."""
+    with process(["project"], srv.env(space), workdir / f"project-{space}.log"):
+        yield
+
+
+def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One GraphQL request; raises on errors."""
+    reply = httpx.post(
+        f"http://127.0.0.1:{port}/graphql",
+        json={"query": query, "variables": variables or {}},
+        timeout=30,
+    ).json()
+    if reply.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {reply['errors']}")
+    return dict(reply["data"])

@@ -51,16 +51,19 @@ class Figures:
     xread_per_event: float
 
 
-@contextlib.contextmanager
-def server_process(redis_url: str) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
+def server_env(redis_url: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")},
         "ORDERS_REDIS_URL": redis_url,
         "ORDERS_KEY_PREFIX": PREFIX,
         "ORDERS_LOG_LEVEL": "warning",
         "ORDERS_AUTH": "off",
     }
+
+
+@contextlib.contextmanager
+def server_process(env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
     cmd = [sys.executable, "-m", "orders_gql.serving", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env)
     try:
@@ -196,18 +199,24 @@ def report(one: Figures, many: Figures) -> str:
     return "\n".join(lines)
 
 
+async def compare(redis_url: str, count: int, events: int) -> tuple[Figures, Figures]:
+    """1 subscriber, then `count`, on one server process (without MongoDB)."""
+    redis = Redis.from_url(redis_url)
+    service = OrderService(RedisEventStore(redis, KeySpace(PREFIX)))
+    try:
+        with server_process(server_env(redis_url)) as base:
+            await wait_ready(base)
+            url = f"ws://{base}/graphql"
+            one = await measure(url, service, redis, 1, events)
+            many = await measure(url, service, redis, count, events)
+    finally:
+        await redis.aclose()
+    return one, many
+
+
 async def run(count: int, events: int, data_dir: Path) -> str:
     with EmbeddedRedis(data_dir / "redis") as server:
-        redis = Redis.from_url(server.url)
-        service = OrderService(RedisEventStore(redis, KeySpace(PREFIX)))
-        try:
-            with server_process(server.url) as base:
-                await wait_ready(base)
-                url = f"ws://{base}/graphql"
-                one = await measure(url, service, redis, 1, events)
-                many = await measure(url, service, redis, count, events)
-        finally:
-            await redis.aclose()
+        one, many = await compare(server.url, count, events)
     return report(one, many)
 
 

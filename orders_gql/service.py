@@ -116,7 +116,9 @@ class OrderService:
         check_idempotency_key(idempotency_key)
         if expected_version is not None and expected_version < 0:
             raise ValidationError("expectedVersion", "must be 0 or more")
-        print_ = fingerprint(command)
+        # Only an idempotency record keeps the fingerprint (to refuse a key reused
+        # for a different request): without a key it is not computed.
+        print_ = fingerprint(command) if idempotency_key is not None else ""
         for attempt in range(self.max_retries + 1):
             if attempt == 0 and isinstance(command, CreateOrder):
                 # A new order has no events: skip the load, the append checks

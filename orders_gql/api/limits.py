@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -18,9 +19,11 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+from .parsing import CachedDocuments
 
 #: Introspection fields that lead from a type back to types. The standard
 #: introspection query (the one GraphiQL sends) passes through each at most
@@ -95,22 +98,20 @@ class IntrospectionCycleRule(ValidationRule):
 
 
 def schema_extensions(limits: Limits) -> list[Callable[[], Any]]:
-    """Strawberry extensions enforcing the limits, as per-request factories.
+    """Strawberry extensions enforcing the limits, as per-request factories:
+    one that parses and validates each distinct document once (see parsing).
 
     The rule classes are made once: the validation cache is keyed by them, and
     a new class per request would make every request miss it."""
-    rules = [
+    rules: list[type[ASTValidationRule]] = [
         depth_validator(limits.max_depth, None),
         aliases_validator(limits.max_aliases),
         IntrospectionCycleRule,
     ]
-    found: list[Callable[[], Any]] = [
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-    ]
     if not limits.introspection:
-        found.append(DisableIntrospection)
-    return found
+        rules.append(NoSchemaIntrospectionCustomRule)
+    added = tuple(rules)
+    return [lambda: CachedDocuments(added, limits.max_tokens)]
 
 
 #: Codes for the refusals strawberry's own limiters phrase as plain messages.

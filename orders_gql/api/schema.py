@@ -6,7 +6,6 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -17,7 +16,6 @@ from .connection import OrderConnection
 from .history import OrderEvent, order_history
 from .limits import Limits, schema_extensions
 from .mutations import Mutation as OrderMutation
-from .parsing import ParserCache
 from .readtypes import CustomerStats, OrderSummary
 from .subscriptions import Subscription
 from .types import Order
@@ -88,11 +86,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            lambda: ParserCache(maxsize=256),
-            *schema_extensions(limits or Limits()),
-            lambda: ValidationCache(maxsize=256),
-        ],
+        extensions=schema_extensions(limits or Limits()),
         config=StrawberryConfig(auto_camel_case=True),
     )
 

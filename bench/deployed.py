@@ -1,0 +1,162 @@
+"""createOrder as deployed by default (`orders-gql serve`, projector in the
+same process): the full rate, the lag after a burst at that rate until the
+lists and the summary count every order, and the append-to-visible lag at
+half that rate."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from redis import Redis
+
+from orders_gql.readside.positions import key as position_key
+
+from .harness import SERVER_PIDS, Row, Servers, api_server, cpu_seconds, graphql
+from .loadgen import LoadResult, percentile, run_load
+from .write_side import create_body, latency_extra, warm
+
+COUNTS = "{ orders { totalCount } orderSummary { totalOrders } }"
+SUMMARY = "{ orderSummary { totalOrders } }"
+
+
+def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
+    space = "d"
+    bodies = [create_body(n) for n in range(1000)]
+    log = f"{space}:{{p0}}:log"
+    rows: list[Row] = []
+    with api_server(srv, workdir, space=space) as port:
+        warm(port, bodies)
+        pids = {"api": SERVER_PIDS[port], "mongo": _pid(srv.mongo), "redis": _pid(srv.redis)}
+        before = {k: cpu_seconds(p) for k, p in pids.items()}
+        burst = run_load("127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload")
+        used = {k: cpu_seconds(p) - before[k] for k, p in pids.items()}
+        rows.append(
+            Row(
+                "createOrder over HTTP as deployed (serve, projector in-process), 32 clients",
+                "mutations/s",
+                burst.rate,
+                "/s",
+                target="> 1000",
+                extra=latency_extra(burst)
+                | {
+                    f"cpu_{k}_ms_per_order": 1000 * v / max(1, burst.requests)
+                    for k, v in used.items()
+                },
+            )
+        )
+        before = {k: cpu_seconds(p) for k, p in pids.items()}
+        lag = _burst_lag(srv, port, log, burst, seconds)
+        lag.extra |= {f"catch_up_cpu_{k}_s": cpu_seconds(p) - before[k] for k, p in pids.items()}
+        rows.append(lag)
+        half = burst.rate / 2
+        with _GroupWatch(srv.redis.url, log) as watch:
+            steady = run_load(
+                "127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload",
+                rate=half, positions=True,
+            )  # fmt: skip
+            time.sleep(1.0)
+        lags = watch.lags(steady)
+        rows.append(
+            Row(
+                f"lag at half the full rate ({half:,.0f}/s), append -> visible, p99",
+                "ms",
+                percentile(lags, 0.99) * 1000,
+                "ms",
+                target="<= 100",
+                extra={
+                    "p50_ms": percentile(lags, 0.5) * 1000,
+                    "rate_per_s": steady.rate,
+                    "never_visible": len(steady.positions) - len(lags),
+                },
+            )
+        )
+    return rows
+
+
+def _pid(server: object) -> int:
+    proc = getattr(server, "proc", None)
+    assert proc is not None
+    return int(proc.pid)
+
+
+def _burst_lag(srv: Servers, port: int, log: str, burst: LoadResult, seconds: float) -> Row:
+    """Seconds from the burst's last answer until both counts include every order."""
+    expected = int(Redis.from_url(srv.redis.url).xlen(log))
+    deadline = time.time() + 300
+    lag = float("nan")
+    # Polls the summary (one document) every 20 ms, and totalCount (a count of
+    # every order, which would slow the projection down) only once it is there.
+    while time.time() < deadline:
+        if graphql(port, SUMMARY)["orderSummary"]["totalOrders"] >= expected:
+            data = graphql(port, COUNTS)
+            if min(data["orders"]["totalCount"], data["orderSummary"]["totalOrders"]) >= expected:
+                lag = time.time() - burst.last_answer
+                break
+        time.sleep(0.02)
+    return Row(
+        f"lag after a {seconds:g} s burst at full rate: until orders/orderSummary count all",
+        "s",
+        lag,
+        "s",
+        target="<= 1",
+        extra={"orders": expected},
+    )
+
+
+class _GroupWatch:
+    """Polls the projector's consumer group every 2 ms: an entry is visible
+    once acknowledged, which happens after its MongoDB transaction committed
+    (the same test `consistentWith` makes)."""
+
+    def __init__(self, url: str, log: str) -> None:
+        self.redis = Redis.from_url(url)
+        self.log = log
+        self.samples: list[tuple[float, tuple[int, int], tuple[int, int] | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _GroupWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xinfo_groups(self.log)
+            pipe.xpending(self.log, "projector")
+            groups, pending = pipe.execute()
+            now = time.time()
+            group = next(g for g in groups if g["name"] in (b"projector", "projector"))
+            low = pending["min"]
+            self.samples.append(
+                (
+                    now,
+                    position_key(_s(group["last-delivered-id"])),
+                    position_key(_s(low)) if low is not None else None,
+                )
+            )
+            time.sleep(0.002)
+
+    def lags(self, result: LoadResult) -> list[float]:
+        """Per answered mutation: first sample where it was acknowledged, minus
+        its append time (the stream id's milliseconds, from the same clock)."""
+        lags = []
+        i = 0  # positions in order become visible in order: one pass over the samples
+        for k in sorted(position_key(p) for p, _ in result.positions):
+            while i < len(self.samples):
+                at, delivered, low = self.samples[i]
+                if delivered >= k and (low is None or low > k):
+                    lags.append(max(0.0, at - k[0] / 1000))
+                    break
+                i += 1
+        return lags
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,82 @@
+"""The MongoDB limits the read side is held against: bulk upserts of
+documents the size of an order view, and a bare `find_one` by id."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import random
+import time
+from typing import Any
+
+from pymongo import AsyncMongoClient, ReplaceOne
+
+from orders_gql.readside.documents import OrderView
+
+
+async def bulk_upsert_rate(
+    url: str, db: str, sample: dict[str, Any], count: int, batch: int = 500
+) -> float:
+    """Documents/s for unordered bulk upserts of `count` copies of `sample`
+    (new ids), `batch` per bulk write, into a collection with the order
+    views' indexes: what the projector's own writes are bounded by."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(url)
+    try:
+        coll = client[db]["upsert_limit"]
+        await coll.drop()
+        await coll.create_indexes(list(OrderView.Settings.indexes))
+        started = time.perf_counter()
+        for start in range(0, count, batch):
+            ops = [
+                ReplaceOne({"_id": f"L{n}"}, {**sample, "_id": f"L{n}"}, upsert=True)
+                for n in range(start, min(count, start + batch))
+            ]
+            await coll.bulk_write(ops, ordered=False)
+        elapsed = time.perf_counter() - started
+        await coll.drop()
+        return count / elapsed
+    finally:
+        await client.close()
+
+
+def _find_one_worker(args: tuple[str, str, str, list[str], float, int]) -> tuple[int, float]:
+    url, db, collection, ids, seconds, concurrency = args
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+
+    async def main() -> tuple[int, float]:
+        client: AsyncMongoClient[Any] = AsyncMongoClient(url, maxPoolSize=concurrency)
+        coll = client[db][collection]
+        rng = random.Random(1)
+        done = 0
+        deadline = time.monotonic() + seconds
+
+        async def one() -> None:
+            nonlocal done
+            while time.monotonic() < deadline:
+                await coll.find_one({"_id": rng.choice(ids)})
+                done += 1
+
+        await coll.find_one({})
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        await client.close()
+        return done, elapsed
+
+    return asyncio.run(main())
+
+
+def find_one_rate(
+    url: str, db: str, collection: str, ids: list[str], seconds: float, concurrency: int = 32
+) -> float:
+    """find_one by random id from `concurrency` tasks in a process of its own."""
+    with mp.get_context("spawn").Pool(1) as pool:
+        ((done, elapsed),) = pool.map(
+            _find_one_worker, [(url, db, collection, ids, seconds, concurrency)]
+        )
+    return done / elapsed

@@ -1,0 +1,219 @@
+"""Read-side scenarios: projecting 50,000 events against bulk upserts into
+the same MongoDB; statistics at 100,000 orders against 1,000; single-order
+reads, lists and search against a bare find_one; replaying 100,000 events
+(rate against the bulk-upsert limit, peak RSS against replaying 10,000)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .harness import Row, Servers, api_server
+from .loadgen import LoadResult, run_load
+from .mongo_limits import bulk_upsert_rate, find_one_rate
+from .seed import FLOW, advance, components, project_all, seed_orders, spread_clock
+
+SUMMARY = (
+    "{ orderSummary { totalOrders totalRevenue ordersByStatus { status count } "
+    "revenueByStatus { status revenue } ordersByMonth { month count } } }"
+)
+TOP = "{ topCustomers(limit: 10) { customerEmail customerName orderCount totalSpent } }"
+ORDER = (
+    "query($id: ID!) { order(orderId: $id) { orderId customerName status totalAmount "
+    "version items { productName quantity price } } }"
+)
+LIST = (
+    "query($e: String!) { orders(filter: { customerEmail: $e }, first: 20) "
+    "{ totalCount edges { node { orderId status totalAmount orderDate } } "
+    "pageInfo { endCursor } } }"
+)
+SEARCH = "query($q: String!) { searchOrders(q: $q, first: 20) { edges { node { orderId } } } }"
+CUSTOMERS = 20_000
+
+
+def note(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def projection(srv: Servers, events: int = 50_000) -> tuple[list[Row], float]:
+    """Rows, and the bulk-upsert limit (documents/s) for the replay to use."""
+    assert srv.mongo is not None
+    space = "p"
+
+    async def main() -> tuple[int, float, dict[str, Any]]:
+        settings = srv.settings(space)
+        async with components(settings) as parts:
+            orders = events // 5
+            note(f"projection: seeding {orders:,} orders x 5 events")
+            parts.service.clock = spread_clock()
+            ids = await seed_orders(parts.service, range(orders), customers=orders // 5)
+            for status in FLOW:  # later, in rounds: a batch rarely has two events of an order
+                await advance(parts.service, ids, status)
+            note("projection: projecting")
+            count, seconds = await project_all(parts)
+            assert parts.read_side is not None
+            models = await parts.read_side.store.active()
+            sample = await models.views.get_pymongo_collection().find_one({})  # type: ignore[union-attr]
+        return count, seconds, sample
+
+    count, seconds, sample = asyncio.run(main())
+    note("projection: bulk-upsert limit")
+    limit = asyncio.run(bulk_upsert_rate(srv.mongo.url, f"{space}_limit", sample, events))
+    row = Row(
+        f"projection of {count:,} events (creates, then 4 rounds of status changes)",
+        "events/s",
+        count / seconds,
+        "/s",
+        "bulk upserts of same-size documents (view indexes), batches of 500",
+        limit,
+        ">= 0.7",
+        {"seconds": seconds},
+    )
+    return [row], limit
+
+
+def _latency(port: int, query: str, seconds: float) -> LoadResult:
+    return run_load("127.0.0.1", port, [{"query": query}], seconds=seconds, concurrency=4)
+
+
+def _replay(srv: Servers, space: str, workdir: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.replay_child"],
+        env=srv.env(space),
+        capture_output=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    (workdir / f"replay-{space}.log").write_bytes(out.stderr)
+    return dict(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+
+
+def statistics_queries_replay(
+    srv: Servers, workdir: Path, seconds: float, upsert_limit: float, big: int = 100_000
+) -> list[Row]:
+    assert srv.mongo is not None
+    space = "s"
+    small = 1_000
+    latency_seconds = max(3.0, seconds / 3)
+
+    async def seed(numbers: range, project: bool) -> list[str]:
+        async with components(srv.settings(space)) as parts:
+            parts.service.clock = spread_clock()
+            ids = await seed_orders(parts.service, numbers, customers=CUSTOMERS)
+            if project:
+                await project_all(parts)
+            return ids
+
+    rows: list[Row] = []
+    note(f"statistics: seeding {small:,} orders")
+    ids = asyncio.run(seed(range(small), project=True))
+    with api_server(srv, workdir, "--no-projector", space=space) as port:
+        _latency(port, SUMMARY, 1)
+        at_small = {q: _latency(port, q, latency_seconds) for q in (SUMMARY, TOP)}
+        note(f"replay: seeding to {small * 10:,} events")
+        ids += asyncio.run(seed(range(small, small * 10), project=False))
+        ten = _replay(srv, space, workdir)
+        note(f"replay: seeding to {big:,} events")
+        started = time.perf_counter()
+        ids += asyncio.run(seed(range(small * 10, big), project=False))
+        note(f"replay: seeded in {time.perf_counter() - started:.0f} s; replaying")
+        full = _replay(srv, space, workdir)
+        rows.append(
+            Row(
+                f"replay of {full['events']:,.0f} events: rate",
+                "events/s",
+                full["events"] / full["seconds"],
+                "/s",
+                "bulk-upsert limit (projection row)",
+                upsert_limit,
+                ">= 0.7",
+                {"seconds": full["seconds"]},
+            )
+        )
+        rows.append(
+            Row(
+                f"replay of {full['events']:,.0f} events: peak RSS",
+                "MiB",
+                full["max_rss_kb"] / 1024,
+                "MiB",
+                f"peak RSS replaying {ten['events']:,.0f} events",
+                ten["max_rss_kb"] / 1024,
+                "<= 1.3",
+            )
+        )
+        for query, name in ((SUMMARY, "orderSummary"), (TOP, "topCustomers(limit: 10)")):
+            at_big = _latency(port, query, latency_seconds)
+            rows.append(
+                Row(
+                    f"{name} p99 at {big:,} orders (4 clients)",
+                    "ms",
+                    at_big.percentile(0.99) * 1000,
+                    "ms",
+                    f"the same at {small:,} orders",
+                    at_small[query].percentile(0.99) * 1000,
+                    "<= 1.2",
+                    {
+                        "p50_ms": at_big.percentile(0.5) * 1000,
+                        f"p50_ms_at_{small}": at_small[query].percentile(0.5) * 1000,
+                    },
+                )
+            )
+        rows += _queries(srv, port, space, ids, seconds)
+    return rows
+
+
+def _queries(srv: Servers, port: int, space: str, ids: list[str], seconds: float) -> list[Row]:
+    assert srv.mongo is not None
+
+    async def collection() -> str:
+        async with components(srv.settings(space)) as parts:
+            assert parts.read_side is not None
+            models = await parts.read_side.store.active()
+            return str(models.views.get_collection_name())  # type: ignore[union-attr]
+
+    note("queries: bare find_one limit")
+    limit = find_one_rate(srv.mongo.url, space, asyncio.run(collection()), ids, seconds)
+    some = range(0, CUSTOMERS, 7)
+    cases = [
+        (
+            "order(orderId)",
+            [{"query": ORDER, "variables": {"id": i}} for i in ids[::97]],
+            ">= 0.5",
+            32,
+        ),
+        (
+            "orders(filter: {customerEmail}, first: 20) with totalCount",
+            [{"query": LIST, "variables": {"e": f"c{c}@example.com"}} for c in some],
+            "",
+            32,
+        ),
+        (  # a scan of every order per request: few clients keep the run bounded
+            "searchOrders(q, first: 20)",
+            [{"query": SEARCH, "variables": {"q": f"Customer {c}"}} for c in some],
+            "",
+            4,
+        ),
+    ]
+    rows = []
+    for name, bodies, target, clients in cases:
+        note(f"queries: {name}")
+        result = run_load("127.0.0.1", port, bodies, seconds=seconds, concurrency=clients)
+        rows.append(
+            Row(
+                f"{name} at {len(ids):,} orders, {clients} clients",
+                "requests/s",
+                result.rate,
+                "/s",
+                "bare find_one by id (pymongo, 32 tasks, own process)",
+                limit,
+                target,
+                {"p50_ms": result.percentile(0.5) * 1000, "p99_ms": result.percentile(0.99) * 1000}
+                | ({"errors": result.errors} if result.errors else {}),
+            )
+        )
+    return rows
