@@ -9,6 +9,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -79,12 +80,12 @@ def service(store: RedisEventStore) -> OrderService:
     return OrderService(store, snapshot_every=5)
 
 
-@pytest.fixture
-def settings(
-    redis_server: EmbeddedRedis, mongo_server: EmbeddedMongo, key_prefix: str, mongo_db: str
+def app_settings(
+    redis_url: str, mongo_server: EmbeddedMongo, key_prefix: str, mongo_db: str, **extra: Any
 ) -> Settings:
+    """The settings every app test runs with (single server or cluster)."""
     return Settings(
-        redis_url=redis_server.url,
+        redis_url=redis_url,
         key_prefix=key_prefix,
         snapshot_every=5,
         mongodb_url=mongo_server.url,
@@ -94,7 +95,15 @@ def settings(
         # A bound, not a timing: generous, so a loaded machine does not fail reads.
         consistency_timeout_ms=15_000,
         auth="off",
+        **extra,
     )
+
+
+@pytest.fixture
+def settings(
+    redis_server: EmbeddedRedis, mongo_server: EmbeddedMongo, key_prefix: str, mongo_db: str
+) -> Settings:
+    return app_settings(redis_server.url, mongo_server, key_prefix, mongo_db)
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,8 @@ from orders_gql.embedded import EmbeddedMongo
 from orders_gql.embedded_cluster import EmbeddedCluster
 from orders_gql.settings import Settings
 
+from ..conftest import app_settings
+
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
@@ -32,15 +34,6 @@ async def redis(cluster: EmbeddedCluster) -> AsyncIterator[RedisCluster]:
 def settings(
     cluster: EmbeddedCluster, mongo_server: EmbeddedMongo, key_prefix: str, mongo_db: str
 ) -> Settings:
-    return Settings(
-        redis_url=cluster.url,
-        redis_cluster=True,
-        partitions=6,
-        key_prefix=key_prefix,
-        snapshot_every=5,
-        mongodb_url=mongo_server.url,
-        mongodb_db=mongo_db,
-        projector_claim_idle_ms=1000,
-        projector_max_attempts=3,
-        auth="off",
+    return app_settings(
+        cluster.url, mongo_server, key_prefix, mongo_db, redis_cluster=True, partitions=6
     )
