@@ -41,4 +41,4 @@ class ReadSide:
                 self.consistency_timeout,
                 ready=self.store.is_ready,  # a wiped database is not up to date
             )
-        return await self.store.active()
+        return await self.store.active(fresh=consistent_with is not None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from ..domain.events import (
     DomainEvent,
@@ -46,16 +45,13 @@ def name_key(view: OrderViewFields) -> str:
     return f"{view.order_date.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{view.id}"
 
 
-def project(
-    view: OrderViewFields | None, event: DomainEvent, position: str, cls: Any
-) -> OrderViewFields:
-    """The view after `event`, which must be the next version of the order;
-    `cls` is the generation's OrderView document class."""
+def project(view: OrderViewFields | None, event: DomainEvent, position: str) -> OrderViewFields:
+    """The view after `event`, which must be the next version of the order."""
     if isinstance(event, OrderCreated):
         if view is not None:
             raise ProjectionError(f"order {event.order_id} is created twice")
-        created: OrderViewFields = cls(
-            id=event.order_id,
+        created = OrderViewFields(
+            _id=event.order_id,
             customer_name=event.customer_name,
             customer_email=event.customer_email,
             items=[

@@ -28,7 +28,7 @@ from .batch import (
     ReadSideUnavailable,
     Sealed,
 )
-from .batchwrite import write_batch
+from .batchwrite import find_by_ids, write_batch
 from .documents import (
     ACTIVE_ID,
     Checkpoint,
@@ -42,6 +42,10 @@ from .projection import (
 )
 from .transactions import ConflictHook, run_transaction
 
+#: Seconds a query may go on reading the generation it last saw active
+#: (a rebuild drops the generation it replaced only later, see rebuild).
+ACTIVE_MAX_AGE = 0.5
+
 
 class ReadStore:
     """MongoDB access of the read side; one per process and database."""
@@ -52,6 +56,8 @@ class ReadStore:
         self.binder = Binder(self.db)
         self.pointer = self.db["readside"]
         self.checkpoints = self.db[Checkpoint.Settings.name]
+        self._active: str | None = None
+        self._active_at = 0.0
 
     async def ping(self) -> None:
         try:
@@ -65,11 +71,21 @@ class ReadStore:
         doc = await self.pointer.find_one({"_id": ACTIVE_ID}, session=session)
         return str(doc["generation"]) if doc else None
 
-    async def active(self) -> ReadModels | None:
-        """The generation queries read, or None before the first projector ran."""
+    async def active(self, fresh: bool = False) -> ReadModels | None:
+        """The generation queries read, or None before the first projector ran.
+
+        The pointer is read again after ACTIVE_MAX_AGE seconds, or when `fresh`
+        (a read that waited for a position must see the generation that
+        position was applied to): else every query costs two round trips."""
+        now_ = time.monotonic()
+        if not fresh and self._active is not None and now_ - self._active_at < ACTIVE_MAX_AGE:
+            return await self.binder.generation(self._active)
         try:
             generation = await self.active_generation()
-            return None if generation is None else await self.binder.generation(generation)
+            if generation is None:
+                return None
+            self._active, self._active_at = generation, now_
+            return await self.binder.generation(generation)
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
 
@@ -196,9 +212,7 @@ class ReadStore:
             by_order[d.event.order_id].append(d)
         before = {
             v.id: v
-            for v in await models.views.find(
-                {"_id": {"$in": list(by_order)}}, session=session
-            ).to_list()
+            for v in await find_by_ids(models.views, OrderViewFields, list(by_order), session)
         }
         outcome = Outcome(gen)
         after: dict[str, OrderViewFields] = {}
@@ -213,7 +227,7 @@ class ReadStore:
                 if d.event.version > version + 1:
                     gaps.add(order_id)
                     break
-                view = project(view, d.event, d.position, models.views)
+                view = project(view, d.event, d.position)
                 version = view.version
                 outcome.applied += 1
             if view is not None and view is not before.get(order_id):

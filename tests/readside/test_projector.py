@@ -68,6 +68,25 @@ async def test_duplicates_and_redeliveries_change_nothing(
     assert again is not None and again.applied == checkpoint.applied == len(stored)
 
 
+async def test_writers_racing_on_the_same_orders_count_each_event_once(
+    service: OrderService, store: RedisEventStore, read_store: ReadStore
+) -> None:
+    # Views are replaced by _id alone: the transaction's snapshot (a write to a
+    # document changed since it aborts and retries) is what keeps two writers
+    # of the same events from counting them twice.
+    await workload.run(service, workload.script(30))
+    await read_store.ensure_active()
+    stored = await store.read_log(count=10_000)
+    deliveries = [Delivery(s.event, s.position) for s in stored]
+    halves = [deliveries[: len(deliveries) // 2], deliveries]
+    await asyncio.gather(*(read_store.apply(batch) for batch in halves * 3))
+    docs = await documents(await active(read_store))
+    assert statistics_of(docs) == expected_statistics(await all_orders(store))
+    assert {d["_id"]: d["version"] for d in docs["views"]} == {
+        oid: order.version for oid, order in (await all_orders(store)).items()
+    }
+
+
 async def test_two_projectors_share_the_log_and_apply_each_event_once(
     service: OrderService,
     store: RedisEventStore,
