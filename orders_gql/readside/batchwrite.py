@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from bson import Decimal128
 from pydantic import BaseModel
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from .batch import Conflict
@@ -59,6 +59,37 @@ async def find_by_ids(
     return found
 
 
+#: What the projector reads of a view: all but the items and the status
+#: history, which no event changes after the creation except by appending to
+#: the history (see `view_update`). A tenth of the bytes of a whole view.
+LEAN = {"items": 0, "status_history": 0}
+
+
+async def find_views(
+    document: Any, ids: list[str], session: AsyncClientSession
+) -> list[OrderViewFields]:
+    """The views of these orders, read without LEAN's fields (left empty)."""
+    collection = document.get_pymongo_collection()
+    found: list[OrderViewFields] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        async for raw in collection.find({"_id": {"$in": chunk}}, LEAN, session=session):
+            found.append(OrderViewFields.model_validate({**raw, "items": [], "status_history": []}))
+    return found
+
+
+def view_update(lean: OrderViewFields, view: OrderViewFields) -> UpdateOne:
+    """The update from a view read lean to `view`: the fields that changed,
+    and the status changes it added to the history."""
+    old, new = lean.model_dump(exclude=set(LEAN)), view.model_dump(exclude=set(LEAN))
+    changed = {k: v for k, v in new.items() if old.get(k) != v}
+    update: dict[str, Any] = {"$set": _bson(changed)}
+    if view.status_history:
+        entries = [c.model_dump() for c in view.status_history]
+        update["$push"] = {"status_history": {"$each": entries}}
+    return UpdateOne({"_id": view.id}, update)
+
+
 def _share(c: Contribution | None) -> tuple[int, int]:
     """What an order adds to its customer's document."""
     return (0, 0) if c is None else (c.orders, c.revenue_cents)
@@ -70,13 +101,17 @@ async def write_batch(
     before: dict[str, OrderViewFields],
     after: dict[str, OrderViewFields],
 ) -> None:
+    """Write `after`, the views of the batch's orders; `before` are the ones
+    read (lean) in this transaction."""
     # Filtered on _id alone: `before` was read in this transaction, and a
     # transaction that writes a document changed since its snapshot aborts with
     # a WriteConflict (and is retried), so the version it was read at guards the
     # write. (A second field in the filter costs SecantusDB a query plan per
     # document; _id alone is a point lookup.)
     ops = [
-        ReplaceOne({"_id": oid}, as_document(view), upsert=oid not in before)
+        view_update(before[oid], view)
+        if oid in before
+        else ReplaceOne({"_id": oid}, as_document(view), upsert=True)
         for oid, view in after.items()
     ]
     result = await models.views.get_pymongo_collection().bulk_write(

@@ -28,7 +28,7 @@ from .batch import (
     ReadSideUnavailable,
     Sealed,
 )
-from .batchwrite import find_by_ids, write_batch
+from .batchwrite import find_views, write_batch
 from .documents import (
     ACTIVE_ID,
     Checkpoint,
@@ -210,10 +210,7 @@ class ReadStore:
         by_order: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_order[d.event.order_id].append(d)
-        before = {
-            v.id: v
-            for v in await find_by_ids(models.views, OrderViewFields, list(by_order), session)
-        }
+        before = {v.id: v for v in await find_views(models.views, list(by_order), session)}
         outcome = Outcome(gen)
         after: dict[str, OrderViewFields] = {}
         gaps: set[str] = set()
