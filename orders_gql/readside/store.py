@@ -210,7 +210,8 @@ class ReadStore:
         by_order: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_order[d.event.order_id].append(d)
-        before = {v.id: v for v in await find_views(models.views, list(by_order), session)}
+        stored = await find_views(models.views, list(by_order), session)
+        before = stored.lean
         outcome = Outcome(gen)
         after: dict[str, OrderViewFields] = {}
         gaps: set[str] = set()
@@ -232,7 +233,7 @@ class ReadStore:
         if gaps:
             raise Gap(gaps)
         if after:
-            await write_batch(session, models, before, after)
+            await write_batch(session, models, stored, after)
         marks = [(d.partition, d.position) for d in deliveries] + list(seen.items())
         await self._advance(session, gen, checkpoint, marks, outcome.applied)
         outcome.orders = set(after)
