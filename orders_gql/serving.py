@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import socket
 from collections.abc import Sequence
 
@@ -29,10 +30,30 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.hub = hub
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        tune_gc()
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await self.hub.complete_all()
         await asyncio.sleep(0.05)  # let the `complete` messages reach the sockets
         await super().shutdown(sockets)
+
+
+#: Allocations between young-generation collections (CPython's default: 700).
+#: A request allocates thousands of short-lived objects, most of them freed by
+#: reference counting; collecting every 700 cost a tenth of createOrder's CPU.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Once the app has started: move what startup made (modules, schema,
+    clients) out of the collector's sight, and collect the young generation
+    less often."""
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, second, third)
 
 
 def server(settings: Settings, host: str, port: int) -> Server:

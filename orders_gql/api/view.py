@@ -173,3 +173,8 @@ class OrdersGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson.JSONDecodeError is a json.JSONDecodeError: strawberry still
+        # answers a body that is not JSON with its 400
+        return orjson.loads(data)

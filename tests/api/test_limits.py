@@ -25,6 +25,19 @@ async def test_body_over_the_limit_is_413_and_writes_nothing(
     assert await redis.xlen(keys.log()) == 0
 
 
+async def test_body_that_is_not_json_is_400_and_writes_nothing(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    response = await client.post(
+        "/graphql", content=b'{"query": "mutation {', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "JSON" in error["message"]
+    assert await redis.xlen(keys.log()) == 0
+
+
 async def test_chunked_body_over_the_limit_is_413(settings: Settings) -> None:
     small = dataclasses.replace(settings, max_body_bytes=1_000)
 
