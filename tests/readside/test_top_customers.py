@@ -48,3 +48,18 @@ async def test_top_customers_match_a_full_sort_as_spending_moves(read_store: Rea
     for limit in (10, 1, rq.TOP_WINDOW):
         found = [c.id for c in await rq.top_customers(models, limit)]
         assert found == await _full_sort(models, limit)
+
+
+async def test_few_customers_include_those_who_spent_nothing(read_store: ReadStore) -> None:
+    # customers whose orders were all cancelled rank last; those whose orders
+    # were all deleted (no orders left) are not customers any more
+    models = await read_store.create_generation()
+    docs = [_customer(n, 500 * n) for n in range(1, 6)]
+    docs += [{**_customer(n, 0), "order_count": 2} for n in range(6, 9)]
+    docs += [{**_customer(n, 0), "order_count": 0} for n in range(9, 11)]
+    await models.customers.get_pymongo_collection().insert_many(docs)
+
+    found = [c.id for c in await rq.top_customers(models, 10)]
+
+    assert found == await _full_sort(models, 10)
+    assert len(found) == 8
