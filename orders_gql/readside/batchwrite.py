@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from bson import Decimal128
 from pydantic import BaseModel
-from pymongo import ReplaceOne
+from pymongo import InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import BulkWriteError
 
 from .batch import Conflict
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
@@ -27,6 +28,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 #: Ids per `$in` lookup. SecantusDB matches each candidate against the whole
 #: `$in` list, so one lookup of n ids costs n^2; chunks keep it linear.
 IN_CHUNK = 100
+DUPLICATE_KEY = 11000
 
 
 def as_document(model: BaseModel) -> dict[str, Any]:
@@ -97,6 +99,30 @@ async def find_views(document: Any, ids: list[str], session: AsyncClientSession)
     return found
 
 
+async def _write(
+    document: Any,
+    session: AsyncClientSession,
+    replaced: dict[str, dict[str, Any]],
+    inserted: list[dict[str, Any]],
+) -> None:
+    """Replace documents read in this transaction and insert new ones, in one
+    bulk write; raises Conflict when one changed or appeared since."""
+    ops: list[Any] = [ReplaceOne({"_id": key}, doc) for key, doc in replaced.items()]
+    ops += [InsertOne(doc) for doc in inserted]
+    if not ops:
+        return
+    try:
+        result = await document.get_pymongo_collection().bulk_write(
+            ops, ordered=False, session=session
+        )
+    except BulkWriteError as exc:
+        if any(e.get("code") == DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise Conflict("a read model document appeared under the batch") from exc
+        raise
+    if result.matched_count + result.inserted_count != len(ops):
+        raise Conflict("a read model document vanished under the batch")
+
+
 def _share(c: Contribution | None) -> tuple[int, int]:
     """What an order adds to its customer's document."""
     return (0, 0) if c is None else (c.orders, c.revenue_cents)
@@ -110,26 +136,19 @@ async def write_batch(
 ) -> None:
     """Write `after`, the new views of the batch's orders, `stored` before."""
     before = stored.lean
-    # Filtered on _id alone: `before` was read in this transaction, and a
-    # transaction that writes a document changed since its snapshot aborts with
-    # a WriteConflict (and is retried), so the version it was read at guards the
-    # write. (A second field in the filter costs SecantusDB a query plan per
-    # document; _id alone is a point lookup.)
-    # Whole documents replaced: SecantusDB applies a $set or $push at a third
-    # more CPU than a replacement.
-    ops = [
-        ReplaceOne(
-            {"_id": oid},
-            stored.replacement(view) if oid in before else as_document(view),
-            upsert=oid not in before,
-        )
-        for oid, view in after.items()
-    ]
-    result = await models.views.get_pymongo_collection().bulk_write(
-        ops, ordered=False, session=session
+    # Existing views are replaced, filtered on _id alone: `before` was read in
+    # this transaction, and a transaction that writes a document changed since
+    # its snapshot aborts with a WriteConflict (and is retried), so the version
+    # it was read at guards the write. New views are inserted: one that appeared
+    # since the snapshot is a duplicate key, a Conflict. (On SecantusDB a second
+    # field in the filter costs a query plan per document, an update operator a
+    # third more than a replacement, and an upsert twice an insert.)
+    await _write(
+        models.views,
+        session,
+        {oid: stored.replacement(view) for oid, view in after.items() if oid in before},
+        [as_document(view) for oid, view in after.items() if oid not in before],
     )
-    if result.matched_count + result.upserted_count != len(ops):
-        raise Conflict("an order view changed under the batch")
 
     summary_doc = await models.summary.get_pymongo_collection().find_one(
         {"_id": SUMMARY_ID}, session=session
@@ -153,6 +172,7 @@ async def write_batch(
     customers = {
         c.id: c for c in await find_by_ids(models.customers, CustomerStatsFields, emails, session)
     }
+    known = set(customers)
     for view, old, new in touched:
         customer = customers.get(view.customer_email)
         if customer is None:
@@ -164,12 +184,12 @@ async def write_batch(
         for contribution, sign in ((old, -1), (new, 1)):
             if contribution is not None:
                 apply_to_customer(customer, contribution, sign)
-    if customers:
-        await models.customers.get_pymongo_collection().bulk_write(
-            [ReplaceOne({"_id": c.id}, as_document(c), upsert=True) for c in customers.values()],
-            ordered=False,
-            session=session,
-        )
+    await _write(
+        models.customers,
+        session,
+        {c.id: as_document(c) for c in customers.values() if c.id in known},
+        [as_document(c) for c in customers.values() if c.id not in known],
+    )
     await models.summary.get_pymongo_collection().replace_one(
         {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session
     )

@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.readside.batch import Conflict
+from orders_gql.readside.batchwrite import StoredViews, write_batch
+from orders_gql.readside.documents import OrderViewFields
 from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.projector import Projector, ProjectorConfig
 from orders_gql.readside.rebuild import rebuild
@@ -161,3 +165,26 @@ async def test_partitioned_logs_are_projected_and_rebuilt_alike(
     assert statistics_of(live) == expected_statistics(orders)
     result = await rebuild(read_store, store, pkeys, switch=False)
     assert await documents(await read_store.binder.generation(result.generation)) == live
+
+
+async def test_a_view_that_appeared_or_vanished_since_the_read_is_a_conflict(
+    service: OrderService, store: RedisEventStore, read_store: ReadStore
+) -> None:
+    await workload.run(service, workload.script(3))
+    await read_store.ensure_active()
+    await read_store.apply([Delivery(s.event, s.position) for s in await store.read_log()])
+    models = await active(read_store)
+    views = models.views.get_pymongo_collection()
+    raw = await views.find_one({})
+    view = OrderViewFields.model_validate(raw)
+    before = await documents(models)
+    gone = view.model_copy(update={"id": "no-such-order"})
+    stale = StoredViews({gone.id: gone}, {gone.id: {**raw, "_id": gone.id}})
+
+    async with read_store.client.start_session() as session:
+        with pytest.raises(Conflict, match="appeared"):  # read as new, but there
+            await write_batch(session, models, StoredViews(), {view.id: view})
+        with pytest.raises(Conflict, match="vanished"):  # read as there, but gone
+            await write_batch(session, models, stale, {gone.id: gone})
+
+    assert (await documents(models))["views"] == before["views"]
