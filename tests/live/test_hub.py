@@ -115,6 +115,34 @@ async def test_the_email_cache_loads_an_unknown_order_once_and_stays_bounded(
     assert len(emails) == 1
 
 
+async def test_events_appended_while_nobody_listens_are_passed_over_and_still_filter_by_email(
+    parts: Components, service: OrderService
+) -> None:
+    await create(service, "o1", "ann@example.com")
+    await create(service, "o2", "ben@example.com")
+    end = await parts.store.last_position(0)
+    async with asyncio.timeout(10):  # the reader moves past them...
+        while parts.hub.tail.cursors != {0: end}:
+            await asyncio.sleep(0.01)
+    assert len(parts.live.emails) == 0  # ...without decoding them: no email was learnt
+
+    context = Context(service=parts.service, live=parts.live, principal=PLAYGROUND)
+    stream: Any = await schema.subscribe(
+        'subscription { orderEvents(customerEmail: "ann@example.com") { type orderId } }',
+        context_value=context,
+    )
+    first = asyncio.ensure_future(stream.__anext__())
+    async with asyncio.timeout(10):
+        while parts.hub.subscriber_count < 1:
+            await asyncio.sleep(0.01)
+    await move(service, "o2", OrderStatus.CONFIRMED)
+    await move(service, "o1", OrderStatus.CONFIRMED)
+    async with asyncio.timeout(10):
+        result = await first
+    await stream.aclose()
+    assert result.data == {"orderEvents": {"type": "OrderStatusChanged", "orderId": "o1"}}
+
+
 async def test_the_reader_carries_on_after_redis_restarts(
     own_redis_server: EmbeddedRedis, key_prefix: str
 ) -> None:
