@@ -4,7 +4,8 @@ subscriptions (clients get `complete`), then closes connections and the lifespan
 `python -m orders_gql.serving --port 8001` serves with settings from ORDERS_*
 only (no embedded servers): how tests and benchmarks start extra processes.
 `uvicorn --factory orders_gql.serving:app_from_env --workers N` works too, but
-its workers close websockets on shutdown instead of completing subscriptions;
+its workers close websockets on shutdown instead of completing subscriptions
+(and compress websocket messages unless given `--ws-per-message-deflate false`);
 `orders-gql serve --workers N` does complete them."""
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def server(settings: Settings, host: str, port: int) -> Server:
         log_config=None,
         access_log=settings.access_log,
         lifespan="on",
+        # Subscription messages are small: deflating each costs CPU per subscriber
+        # and saves next to nothing.
+        ws_per_message_deflate=False,
     )
     return Server(config, app.state.components.hub)
 
