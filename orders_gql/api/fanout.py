@@ -101,16 +101,47 @@ class _Results:
 _results = _Results(1024)
 
 
+class _Executed:
+    """Stands for a per-event executor whose result is known: graphql-core's
+    execute_subscription_event only calls its execute_operation."""
+
+    def __init__(self, result: ExecutionResult) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> ExecutionResult:
+        return self.result
+
+
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor; a subscription event of a SHARED type is executed
-    once per operation and selection variables, its result reused."""
+    once per operation and selection variables, its result reused (without
+    even the copy of the executor graphql-core makes per event)."""
+
+    _shared_key: tuple[int, int, bytes] | None = None
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        key = self._key_for(payload)
+        if key is not None:
+            known = _results.get(key, payload, self.operation)
+            if known is not None:
+                return _Executed(known)
+        executor = super().build_per_event_executor(payload)  # a copy of this one
+        assert isinstance(executor, SharedEventExecutor)
+        executor._shared_key = key
+        return executor
 
     def execute_operation(self, serially: bool | None = None) -> Any:
-        payload = self.root_value
+        result = super().execute_operation(serially)
+        key = self._shared_key
+        if key is not None and isinstance(result, ExecutionResult) and not result.errors:
+            _results.put(key, self.root_value, self.operation, result)
+        return result
+
+    def _key_for(self, payload: Any) -> tuple[int, int, bytes] | None:
         operation = self.operation
         subscription = operation.operation is OperationType.SUBSCRIPTION
         if not subscription or not isinstance(payload, SHARED):
-            return super().execute_operation(serially)
+            return None
         names = _results.variables_of(operation, self.fragment_definitions.values())
         values = self.variable_values.coerced
         try:
@@ -118,12 +149,5 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
                 {n: values[n] for n in names if n in values}, option=orjson.OPT_SORT_KEYS
             )
         except TypeError:  # a value with no JSON form: not shared
-            return super().execute_operation(serially)
-        key = (id(payload), id(operation), used)
-        result = _results.get(key, payload, operation)
-        if result is not None:
-            return result
-        result = super().execute_operation(serially)
-        if isinstance(result, ExecutionResult) and not result.errors:
-            _results.put(key, payload, operation, result)
-        return result
+            return None
+        return id(payload), id(operation), used
