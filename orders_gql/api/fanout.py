@@ -62,14 +62,24 @@ def selection_variables(
     return frozenset(found.names)
 
 
+#: What a shared result is for: the payload, the operation, the schema (held,
+#: compared by identity) and the selection variables (as canonical JSON).
+Key = tuple[tuple[Any, Any, Any], bytes]
+
+
+def _ids(key: Key) -> tuple[int, int, int, bytes]:
+    (payload, operation, schema), used = key
+    return id(payload), id(operation), id(schema), used
+
+
 class _Results:
-    """The latest results, by (payload, operation, variables); what is held by
-    identity is kept alive with the result, so an id is not reused meanwhile."""
+    """The latest results by Key; what a Key holds by identity is kept alive
+    with the result, so that its id is not reused meanwhile."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._variables: dict[int, tuple[OperationDefinitionNode, frozenset[str]]] = {}
-        self._results: OrderedDict[tuple[int, int, bytes], tuple[Any, Any, ExecutionResult]] = (
+        self._results: OrderedDict[tuple[int, int, int, bytes], tuple[Key, ExecutionResult]] = (
             OrderedDict()
         )
 
@@ -84,16 +94,14 @@ class _Results:
             self._variables[id(operation)] = known
         return known[1]
 
-    def get(self, key: tuple[int, int, bytes], payload: Any, operation: Any) -> Any:
-        found = self._results.get(key)
-        if found is not None and found[0] is payload and found[1] is operation:
-            return found[2]
+    def get(self, key: Key) -> ExecutionResult | None:
+        found = self._results.get(_ids(key))
+        if found is not None and all(a is b for a, b in zip(found[0][0], key[0], strict=True)):
+            return found[1]
         return None
 
-    def put(
-        self, key: tuple[int, int, bytes], payload: Any, operation: Any, result: ExecutionResult
-    ) -> None:
-        self._results[key] = (payload, operation, result)
+    def put(self, key: Key, result: ExecutionResult) -> None:
+        self._results[_ids(key)] = (key, result)
         if len(self._results) > self.size:
             self._results.popitem(last=False)
 
@@ -117,12 +125,12 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     once per operation and selection variables, its result reused (without
     even the copy of the executor graphql-core makes per event)."""
 
-    _shared_key: tuple[int, int, bytes] | None = None
+    _shared_key: Key | None = None
 
     def build_per_event_executor(self, payload: Any) -> Any:
         key = self._key_for(payload)
         if key is not None:
-            known = _results.get(key, payload, self.operation)
+            known = _results.get(key)
             if known is not None:
                 return _Executed(known)
         executor = super().build_per_event_executor(payload)  # a copy of this one
@@ -134,10 +142,10 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         result = super().execute_operation(serially)
         key = self._shared_key
         if key is not None and isinstance(result, ExecutionResult) and not result.errors:
-            _results.put(key, self.root_value, self.operation, result)
+            _results.put(key, result)
         return result
 
-    def _key_for(self, payload: Any) -> tuple[int, int, bytes] | None:
+    def _key_for(self, payload: Any) -> Key | None:
         operation = self.operation
         subscription = operation.operation is OperationType.SUBSCRIPTION
         if not subscription or not isinstance(payload, SHARED):
@@ -150,4 +158,4 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             )
         except TypeError:  # a value with no JSON form: not shared
             return None
-        return id(payload), id(operation), used
+        return (payload, operation, self.schema), used
