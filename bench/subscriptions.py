@@ -4,8 +4,10 @@ process against 1, each receiving every event.
 Starts its own Redis-compatible server and an `orders_gql.serving` process,
 appends events one at a time (each once every subscriber has the previous one)
 and prints, for 1 and for 1,000 subscribers, the delivery latency p50/p99 from
-the append call to receipt by a websocket client, and the Redis commands
-issued per event (INFO commandstats, reset before the measured appends).
+the append call to receipt by a websocket client, the Redis commands
+issued per event (INFO commandstats, reset before the measured appends) and
+the server process's CPU time per event (less noisy than the latencies when
+the clients share the machine).
 
     python -m bench.subscriptions [--subscribers 1000] [--events 30]
 """
@@ -49,6 +51,7 @@ class Figures:
     p99_ms: float
     commands_per_event: float
     xread_per_event: float
+    server_cpu_ms_per_event: float
 
 
 def server_env(redis_url: str) -> dict[str, str]:
@@ -61,13 +64,23 @@ def server_env(redis_url: str) -> dict[str, str]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux; nan elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def server_process(env: dict[str, str]) -> Iterator[str]:
+def server_process(env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """The server's host:port and pid."""
     port = free_port()
     cmd = [sys.executable, "-m", "orders_gql.serving", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env)
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -143,7 +156,7 @@ async def everyone_has(subs: list[Subscriber], position: str) -> None:
 
 
 async def measure(
-    url: str, service: OrderService, redis: Redis, count: int, events: int
+    url: str, server_pid: int, service: OrderService, redis: Redis, count: int, events: int
 ) -> Figures:
     meta = iter(range(10**9))
     n = 0
@@ -165,11 +178,13 @@ async def measure(
             warm, _ = await append()
             await everyone_has(subs, warm)
         await redis.config_resetstat()
+        cpu_before = cpu_seconds(server_pid)
         sent: dict[str, float] = {}
         for _ in range(events):
             position, started = await append()
             sent[position] = started
             await everyone_has(subs, position)
+        cpu = cpu_seconds(server_pid) - cpu_before
         stats = await redis.info("commandstats")
     calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
     calls.pop("info", None)
@@ -181,6 +196,7 @@ async def measure(
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         commands_per_event=sum(calls.values()) / events,
         xread_per_event=calls.get("xread", 0) / events,
+        server_cpu_ms_per_event=cpu * 1000 / events,
     )
 
 
@@ -190,6 +206,7 @@ def report(one: Figures, many: Figures) -> str:
         ("delivery latency p99 (ms)", one.p99_ms, many.p99_ms),
         ("Redis commands per event", one.commands_per_event, many.commands_per_event),
         ("  of which XREAD", one.xread_per_event, many.xread_per_event),
+        ("server CPU per event (ms)", one.server_cpu_ms_per_event, many.server_cpu_ms_per_event),
     ]
     head = f"{'':28}{'1 subscriber':>14}{f'{many.subscribers} subscribers':>18}{'ratio':>9}"
     lines = [head]
@@ -204,11 +221,11 @@ async def compare(redis_url: str, count: int, events: int) -> tuple[Figures, Fig
     redis = Redis.from_url(redis_url)
     service = OrderService(RedisEventStore(redis, KeySpace(PREFIX)))
     try:
-        with server_process(server_env(redis_url)) as base:
+        with server_process(server_env(redis_url)) as (base, pid):
             await wait_ready(base)
             url = f"ws://{base}/graphql"
-            one = await measure(url, service, redis, 1, events)
-            many = await measure(url, service, redis, count, events)
+            one = await measure(url, pid, service, redis, 1, events)
+            many = await measure(url, pid, service, redis, count, events)
     finally:
         await redis.aclose()
     return one, many

@@ -121,6 +121,9 @@ class CorrelationIdMiddleware:
         cid = given if given and len(given) <= 64 and given.isprintable() else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = cid
         correlation_id.set(cid)
+        if scope["type"] == "websocket":  # no response header to add to each message sent
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -4,7 +4,8 @@ subscriptions (clients get `complete`), then closes connections and the lifespan
 `python -m orders_gql.serving --port 8001` serves with settings from ORDERS_*
 only (no embedded servers): how tests and benchmarks start extra processes.
 `uvicorn --factory orders_gql.serving:app_from_env --workers N` works too, but
-its workers close websockets on shutdown instead of completing subscriptions;
+its workers close websockets on shutdown instead of completing subscriptions
+(and compress websocket messages unless given `--ws-per-message-deflate false`);
 `orders-gql serve --workers N` does complete them."""
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from .settings import Settings
 class Server(uvicorn.Server):
     """uvicorn's server; on shutdown, the live hub completes its subscriptions first."""
 
-    def __init__(self, config: uvicorn.Config, hub: LiveHub) -> None:
+    def __init__(self, config: uvicorn.Config, hub: LiveHub, *, freeze_startup: bool) -> None:
         super().__init__(config)
         self.hub = hub
+        self.freeze_startup = freeze_startup
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        tune_gc()
+        if self.freeze_startup and not self.should_exit:
+            tune_gc()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await self.hub.complete_all()
@@ -47,17 +50,20 @@ GC_YOUNG_THRESHOLD = 20_000
 
 
 def tune_gc() -> None:
-    """Once the app has started: move what startup made (modules, schema,
-    clients) out of the collector's sight, and collect the young generation
-    less often."""
+    """Once the app has started: move what startup made (modules, the schema,
+    the app) out of the collector's reach, so each full collection pauses less
+    (with 1,000 subscribers ~220 -> ~130 ms, the p99 of their delivery), and
+    collect the young generation less often."""
     gc.collect()
     gc.freeze()
     _, second, third = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, second, third)
 
 
-def server(settings: Settings, host: str, port: int) -> Server:
-    """A server of a new app with these settings (call `run()` or `serve()`)."""
+def server(settings: Settings, host: str, port: int, *, freeze_startup: bool = True) -> Server:
+    """A server of a new app with these settings (call `run()` or `serve()`).
+    `freeze_startup=False` when the process runs more than one server in turn
+    (tests): objects frozen are never collected."""
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -67,8 +73,11 @@ def server(settings: Settings, host: str, port: int) -> Server:
         log_config=None,
         access_log=settings.access_log,
         lifespan="on",
+        # Subscription messages are small: deflating each costs CPU per subscriber
+        # and saves next to nothing.
+        ws_per_message_deflate=False,
     )
-    return Server(config, app.state.components.hub)
+    return Server(config, app.state.components.hub, freeze_startup=freeze_startup)
 
 
 def app_from_env() -> Starlette:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..domain.errors import DomainError, OrderNotFound
+from ..domain.events import DomainEvent
 from ..eventstore.codec import event_to_json
 from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
 from ..service import check_order_id
@@ -45,6 +47,30 @@ class OrderEvent:
             data=doc["data"],
             metadata=doc["metadata"],
         )
+
+
+class SharedOrderEvents:
+    """OrderEvent.from_stored, built once per event for every subscriber it
+    reaches: the hub hands all of them the same event object. Keyed by that
+    object's identity (kept, so the id is not reused), the last `size` events."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._built: OrderedDict[int, tuple[DomainEvent, OrderEvent]] = OrderedDict()
+
+    def of(self, stored: StoredEvent) -> OrderEvent:
+        key = id(stored.event)
+        found = self._built.get(key)
+        if found is None or found[0] is not stored.event:
+            built = OrderEvent.from_stored(stored)
+            self._built[key] = (stored.event, built)
+            if len(self._built) > self.size:
+                self._built.popitem(last=False)
+            return built
+        built = found[1]
+        if built.position != stored.position:  # over partitions, each subscriber's own
+            return replace(built, position=stored.position)
+        return built
 
 
 async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]:

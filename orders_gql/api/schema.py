@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 from . import queries as q
 from .admin import AdminMutation, DeadLetter, dead_letters
 from .connection import OrderConnection
+from .fanout import SharedEventExecutor
 from .history import OrderEvent, order_history
 from .limits import Limits, schema_extensions
 from .mutations import Mutation as OrderMutation
@@ -81,13 +82,15 @@ class OrdersSchema(strawberry.Schema):
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The schema, with the request limits enforced (defaults when not given)."""
+    """The schema, with the request limits enforced (defaults when not given);
+    subscribers with the same selection share each event's execution (see fanout)."""
     return OrdersSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=schema_extensions(limits or Limits()),
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=SharedEventExecutor,
     )
 
 

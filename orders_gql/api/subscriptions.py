@@ -22,11 +22,13 @@ from ..service import check_order_id
 from .auth import Forbidden, Role
 from .context import Info
 from .errors import BadUserInput, ServiceUnavailable
-from .history import OrderEvent
+from .history import OrderEvent, SharedOrderEvents
 from .types import Order
 
 log = logging.getLogger("orders_gql.api")
 T = TypeVar("T")
+
+_order_events = SharedOrderEvents()
 
 
 class SubscriberTooSlowError(GraphQLError):
@@ -105,7 +107,7 @@ async def order_events(
             raise BadUserInput("after", str(exc)) from exc
     async with contextlib.aclosing(_delivered(feeds.events(wants, start))) as events:
         async for stored in events:
-            yield OrderEvent.from_stored(stored)
+            yield _order_events.of(stored)
 
 
 async def order_updated(info: Info, order_id: strawberry.ID) -> AsyncGenerator[Order, None]:

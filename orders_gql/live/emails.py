@@ -1,5 +1,7 @@
 """orderId -> customer email, for the customerEmail filter: learned from
-OrderCreated events as they pass, else loaded once from the event store."""
+OrderCreated events as they pass, else loaded once from the event store.
+An order's email never changes, so an entry stays right; the hub passes over
+the events appended while no subscription is open, and those orders are loaded."""
 
 from __future__ import annotations
 

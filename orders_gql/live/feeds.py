@@ -120,7 +120,7 @@ class LiveFeeds:
                 async for stored in self._replay(wants, seen):
                     if seen.is_new(stored) and await self._matches(wants, stored):
                         yield seen.delivered(stored)
-            while (live := await self._next(sub, seen.position)) is not None:
+            while (live := await self._next(sub, seen)) is not None:
                 if seen.is_new(live) and await self._matches(wants, live):
                     yield seen.delivered(live)
         finally:
@@ -151,11 +151,12 @@ class LiveFeeds:
             return await self.service.get(order_id)
 
     @staticmethod
-    async def _next(sub: Subscription, delivered: str | None) -> StoredEvent | None:
+    async def _next(sub: Subscription, seen: _Seen | None) -> StoredEvent | None:
+        """The next live event; the resume position is worked out only on overflow."""
         try:
             return await sub.get()
         except Overflowed as exc:
-            raise SubscriberTooSlow(exc.capacity, delivered) from exc
+            raise SubscriberTooSlow(exc.capacity, seen.position if seen else None) from exc
 
     async def _replay(self, wants: EventFilter, seen: _Seen) -> AsyncIterator[StoredEvent]:
         if wants.order_id is not None:  # the order's own stream knows the log positions

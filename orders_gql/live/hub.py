@@ -26,6 +26,8 @@ class LiveHub:
         buffer_size: int = 256,
         on_event: Callable[[DomainEvent], None] | None = None,
     ) -> None:
+        """`on_event` sees the events read while some subscription is open; with
+        none, the reader moves past the log's entries without decoding them."""
         self.tail = tail
         self.buffer_size = buffer_size
         self._on_event = on_event
@@ -93,6 +95,9 @@ class LiveHub:
                 task.result()
         await self.tail.close()
 
+    def _has_subscribers(self) -> bool:
+        return bool(self._any_order or self._by_order)
+
     def _all(self) -> list[Subscription]:
         return [*self._any_order, *(s for subs in self._by_order.values() for s in subs)]
 
@@ -124,7 +129,7 @@ class LiveHub:
                 if self.tail.cursors is None:
                     await self.tail.seek_end()
                 self._ready.set()
-                batch = await self.tail.read()
+                batch = await self.tail.read(wanted=self._has_subscribers)
             except EventStoreUnavailable as exc:
                 log.warning("live hub cannot read the log (%s); retrying in %.2fs", exc, backoff)
                 await asyncio.sleep(backoff)

@@ -4,6 +4,7 @@ server; on a cluster, one per partition, each kept open until it returns."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..eventstore.codec import decode_event
@@ -46,9 +47,12 @@ class LogTail:
         if pool is not None:
             await pool.disconnect(inuse_connections=True)
 
-    async def read(self) -> list[StoredEvent]:
+    async def read(self, wanted: Callable[[], bool] | None = None) -> list[StoredEvent]:
         """Events after the cursor, in log order per partition, and move past them.
-        Waits up to block_ms (if set) for the first; [] when none came."""
+        Waits up to block_ms (if set) for the first; [] when none came.
+
+        `wanted` is asked once the entries have come: when it says no, the
+        cursor moves past them without decoding them, and [] is returned."""
         assert self.cursors is not None, "seek_end first"
         try:
             if is_cluster(self.store.redis) and self.block_ms is not None:
@@ -60,6 +64,11 @@ class LogTail:
         except REDIS_ERRORS as exc:
             raise EventStoreUnavailable(str(exc)) from exc
         found: list[StoredEvent] = []
+        if wanted is not None and not wanted():
+            for partition, entries in replies.items():
+                if entries:
+                    self.cursors[partition] = _text(entries[-1][0])
+            return found
         for partition, entries in replies.items():
             for entry_id, fields in entries:
                 position = _text(entry_id)

@@ -49,7 +49,7 @@ class Subscription:
         self.capacity = capacity
         self._on_close = on_close
         self._buffer: deque[StoredEvent] = deque()
-        self._wakeup = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # set while `get` waits
         self._ended = False
         self._overflowed = False
         self._closed = False
@@ -59,16 +59,16 @@ class Subscription:
         if len(self._buffer) >= self.capacity:
             self._buffer.clear()
             self._overflowed = True
-            self._wakeup.set()
+            self._wake()
             return False
         self._buffer.append(stored)
-        self._wakeup.set()
+        self._wake()
         return True
 
     def end(self) -> None:
         """Called by the hub when it stops: what is buffered is still delivered."""
         self._ended = True
-        self._wakeup.set()
+        self._wake()
 
     async def get(self) -> StoredEvent | None:
         """The next event, waiting for it; None when the hub ended the subscription."""
@@ -79,8 +79,17 @@ class Subscription:
                 return self._buffer.popleft()
             if self._ended:
                 return None
-            self._wakeup.clear()
-            await self._wakeup.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def _wake(self) -> None:
+        # A bare future, not an asyncio.Event: one waiter, and this runs for
+        # every subscriber on every event.
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def close(self) -> None:
         """The subscriber leaves; the hub forgets it. Safe to call twice."""

@@ -37,9 +37,13 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Running]:
+async def running(settings: Settings, *, freeze_startup: bool = False) -> AsyncIterator[Running]:
+    """Many servers run one after another in the test process: by default
+    none freezes its objects (see serving.Server.startup)."""
     port = free_port()
-    srv = server(replace(settings, log_level="warning"), "127.0.0.1", port)
+    srv = server(
+        replace(settings, log_level="warning"), "127.0.0.1", port, freeze_startup=freeze_startup
+    )
     task = asyncio.create_task(srv.serve())
     async with asyncio.timeout(15):
         while not srv.started:

@@ -1,9 +1,10 @@
-"""One reader per process: several processes, a slow subscriber, shutdown."""
+"""One reader per process: several processes, a slow subscriber, startup, shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import socket
 import subprocess
@@ -148,3 +149,14 @@ async def test_shutdown_completes_open_subscriptions_and_stops_the_reader(
     assert live.hub.subscriber_count == 0
     assert not live.hub.running
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+async def test_a_started_server_keeps_what_startup_made_out_of_full_collections(
+    settings: Settings,
+) -> None:
+    assert gc.get_freeze_count() == 0
+    try:
+        async with running(settings, freeze_startup=True):
+            assert gc.get_freeze_count() > 0  # the modules, the schema, the app
+    finally:
+        gc.unfreeze()  # other servers run in this process after this one

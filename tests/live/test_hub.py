@@ -1,5 +1,6 @@
 """The hub and the feeds through `schema.subscribe`, without a server: live-only
-subscriptions, Redis work per event, the email cache."""
+subscriptions, Redis work per event, the email cache, one execution per event
+shared by the subscribers with the same selection."""
 
 from __future__ import annotations
 
@@ -70,6 +71,38 @@ async def test_without_after_a_subscription_gets_the_events_appended_after_it_be
     }
 
 
+SELECTED = """subscription($full: Boolean!, $types: [String!]) {
+  orderEvents(types: $types) { type orderId data @include(if: $full) } }"""
+
+
+async def test_subscribers_share_an_execution_only_when_their_selection_is_the_same(
+    parts: Components, service: OrderService
+) -> None:
+    context = Context(service=parts.service, live=parts.live, principal=PLAYGROUND)
+    asked = [
+        (SELECTED, {"full": True}),
+        (SELECTED, {"full": True, "types": ["OrderCreated"]}),  # only a root argument differs
+        (SELECTED, {"full": False}),
+        (LIVE_EVENTS, None),
+    ]
+    streams: list[Any] = [
+        await schema.subscribe(query, variable_values=variables, context_value=context)
+        for query, variables in asked
+    ]
+    firsts = [asyncio.ensure_future(s.__anext__()) for s in streams]
+    async with asyncio.timeout(10):
+        while parts.hub.subscriber_count < len(streams):
+            await asyncio.sleep(0.01)
+        await create(service, "o1", "ann@example.com")
+        full, full_typed, short, other = [(await first).data for first in firsts]
+    for stream in streams:
+        await stream.aclose()
+    assert full["orderEvents"]["data"]["customerEmail"] == "ann@example.com"
+    assert full_typed is full  # the first one's result, not an execution of its own
+    assert short == {"orderEvents": {"type": "OrderCreated", "orderId": "o1"}}
+    assert other == {"orderEvents": {"type": "OrderCreated", "orderId": "o1", "version": 1}}
+
+
 async def commands_for_one_event(
     parts: Components, service: OrderService, redis: Redis, subscribers: int
 ) -> dict[str, int]:
@@ -113,6 +146,34 @@ async def test_the_email_cache_loads_an_unknown_order_once_and_stays_bounded(
     assert await emails.email_of("nobody") is None
     assert await emails.email_of("o2") == "ben@example.com"
     assert len(emails) == 1
+
+
+async def test_events_appended_while_nobody_listens_are_passed_over_and_still_filter_by_email(
+    parts: Components, service: OrderService
+) -> None:
+    await create(service, "o1", "ann@example.com")
+    await create(service, "o2", "ben@example.com")
+    end = await parts.store.last_position(0)
+    async with asyncio.timeout(10):  # the reader moves past them...
+        while parts.hub.tail.cursors != {0: end}:
+            await asyncio.sleep(0.01)
+    assert len(parts.live.emails) == 0  # ...without decoding them: no email was learnt
+
+    context = Context(service=parts.service, live=parts.live, principal=PLAYGROUND)
+    stream: Any = await schema.subscribe(
+        'subscription { orderEvents(customerEmail: "ann@example.com") { type orderId } }',
+        context_value=context,
+    )
+    first = asyncio.ensure_future(stream.__anext__())
+    async with asyncio.timeout(10):
+        while parts.hub.subscriber_count < 1:
+            await asyncio.sleep(0.01)
+    await move(service, "o2", OrderStatus.CONFIRMED)
+    await move(service, "o1", OrderStatus.CONFIRMED)
+    async with asyncio.timeout(10):
+        result = await first
+    await stream.aclose()
+    assert result.data == {"orderEvents": {"type": "OrderStatusChanged", "orderId": "o1"}}
 
 
 async def test_the_reader_carries_on_after_redis_restarts(

@@ -95,3 +95,11 @@ async def test_order_updated_of_an_unknown_order_is_not_found(
         assert (await ws.message("1"))["type"] == "complete"
         await ws.subscribe("2", UPDATED, orderId="exists")
         assert (await ws.data("2"))["orderUpdated"]["orderId"] == "exists"
+
+
+async def test_messages_are_not_compressed_even_when_the_client_offers_it(live: Running) -> None:
+    async with connect(
+        live.url, subprotocols=[TRANSPORT_WS], compression="deflate", open_timeout=PATIENCE
+    ) as ws:  # type: ignore[list-item]
+        assert ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
