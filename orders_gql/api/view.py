@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -16,9 +16,10 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, StrawberryGraphQLError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types import ExecutionResult
 
 from .auth import AuthenticationFailed, Authenticator
@@ -92,7 +93,21 @@ def _graphiql_page() -> str:
     return (files("orders_gql") / "static" / "graphiql" / "index.html").read_text()
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """Websocket messages as text frames, as the GraphQL over websocket
+    protocols have them: a browser hands a binary frame to graphql-ws clients
+    (GraphiQL's) as a Blob, which they cannot parse."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class OrdersGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self,
         schema: Any,

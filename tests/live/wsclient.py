@@ -39,7 +39,11 @@ class GraphQLWS:
         """The next message of one operation (None: of the connection)."""
         async with asyncio.timeout(PATIENCE):
             while not self._inbox[op_id]:
-                received = json.loads(await self.ws.recv())
+                frame = await self.ws.recv()
+                # graphql-ws clients (GraphiQL's) JSON.parse what a browser hands
+                # them: a text frame's string, not a binary frame's Blob
+                assert isinstance(frame, str), f"a binary frame: {frame!r}"
+                received = json.loads(frame)
                 if received.get("type") != "ka":
                     self._inbox[received.get("id")].append(received)
         return self._inbox[op_id].popleft()

@@ -60,7 +60,7 @@ export class Socket {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url, "graphql-transport-ws");
       let acknowledged = false;
-      ws.binaryType = "arraybuffer"; // the server may send its JSON as binary frames
+      ws.binaryType = "arraybuffer"; // text frames come as strings; binary ones decoded below
       this.ws = ws;
       ws.onopen = () => {
         const payload = this.token ? { Authorization: `Bearer ${this.token}` } : {};
