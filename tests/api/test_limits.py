@@ -128,3 +128,15 @@ async def test_introspection_and_graphiql_can_be_switched_off(settings: Settings
         page = await client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 404
         assert "errors" not in await gql(client, "{ __typename }")
+
+
+async def test_a_subscription_over_plain_http_is_a_400_pointing_to_the_websocket(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/graphql", json={"query": "subscription { orderEvents { type orderId } }"}
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "subscription" in error["message"].lower()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 CREATE = """mutation {
   createOrder(input: {customerName: "Grace Hopper", customerEmail: "grace@example.com",
     items: [{productId: "sku-7", productName: "Compiler", quantity: 3, price: "12.50"}]}) {
@@ -54,3 +56,31 @@ def test_graphiql_creates_an_order_and_queries_it(page: Any, live_url: str) -> N
     )["data"]["orderHistory"]
     assert [(h["type"], h["version"]) for h in history] == [("OrderCreated", 1)]
     assert history[0]["data"]["customerEmail"] == "grace@example.com"
+
+
+def test_graphiql_shows_a_subscription_s_events_as_they_happen(page: Any, live_url: str) -> None:
+    page.goto(f"{live_url}/graphql", wait_until="networkidle")
+    page.wait_for_selector(".graphiql-query-editor .CodeMirror")
+    page.evaluate(
+        "q => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q)",
+        'subscription { orderEvents(customerEmail: "grace@example.com") { type orderId } }',
+    )
+    page.wait_for_timeout(1000)  # GraphiQL parses the edit (a subscription goes to the websocket)
+    page.click(".graphiql-execute-button")
+    page.wait_for_timeout(1000)  # the websocket connects and subscribes
+
+    created = httpx.post(f"{live_url}/graphql", json={"query": CREATE}).json()
+    order_id = created["data"]["createOrder"]["order"]["orderId"]
+
+    page.wait_for_function(
+        "id => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()"
+        ".includes(id)",
+        arg=order_id,
+        timeout=15_000,
+    )
+    shown = json.loads(
+        page.evaluate(
+            "() => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()"
+        )
+    )
+    assert shown["data"]["orderEvents"] == {"type": "OrderCreated", "orderId": order_id}

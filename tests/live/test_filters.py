@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from orders_gql.domain.commands import DeleteOrder, Metadata
@@ -11,7 +13,7 @@ from orders_gql.service import OrderService
 from orders_gql.settings import Settings
 
 from .support import Running, cancel, create, move, running
-from .wsclient import EVENTS, LEGACY_WS, TRANSPORT_WS, UPDATED, graphql_ws
+from .wsclient import EVENTS, LEGACY_WS, PATIENCE, TRANSPORT_WS, UPDATED, graphql_ws
 
 
 def kinds(events: list[dict[str, object]]) -> list[tuple[object, object]]:
@@ -111,3 +113,17 @@ async def test_legacy_graphql_ws_streams_events_and_stops(
         await ws.stop("e")
         assert (await ws.message("e"))["type"] == "complete"
         assert live.hub.subscriber_count == 0
+
+
+async def test_an_anonymous_subscription_with_inline_arguments_streams_live_events(
+    live: Running, service: OrderService
+) -> None:
+    # as GraphiQL sends it: no operation name, no variables, no `after`
+    query = 'subscription { orderEvents(customerEmail: "ann@example.com") { type orderId } }'
+    async with graphql_ws(live.url) as ws:
+        await ws.subscribe("inline", query)
+        async with asyncio.timeout(PATIENCE):
+            while live.hub.subscriber_count == 0:
+                await asyncio.sleep(0.01)
+        await create(service, "o1", "ann@example.com")
+        assert await ws.data("inline") == {"orderEvents": {"type": "OrderCreated", "orderId": "o1"}}
