@@ -70,6 +70,9 @@ class Projector:
         )
         self.parking = Parking(redis, keys, self.config.max_attempts)
         self._session: AsyncClientSession | None = None
+        #: Nothing of ours is left pending: the last batch was all acknowledged
+        #: or parked. Until then, each step first reads our own pending entries.
+        self._clean = False
         self.started = False
         self._stop = asyncio.Event()
 
@@ -142,7 +145,7 @@ class Projector:
             raise
 
     async def _step(self) -> int:
-        entries = await self._read("0", block=None)
+        entries = [] if self._clean else await self._read("0", block=None)
         if not entries:
             entries = await self.reclaimer.claim()
         if not entries:
@@ -193,6 +196,7 @@ class Projector:
 
     async def process(self, entries: list[Entry]) -> None:
         """Apply a batch; acknowledge what was committed, park what is dead."""
+        self._clean = False
         done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
         live = [e for e in entries if e.raw is not None]
         blocked = await self.parking.blocked(live)
@@ -226,12 +230,16 @@ class Projector:
                     failures.append((e, single))
         await self._ack(done)
         parked_at: dict[str, str] = {}
+        retried = False
         for e, error in sorted(failures, key=lambda f: position_key(f[0].position)):
             order_id = describe(e.raw or b"")[0]
             if order_id in parked_at:
                 await self.parking.park(e, BLOCKED, f"waits behind {parked_at[order_id]}", 0)
             elif await self.parking.failed(e, error):
                 parked_at[order_id] = e.position
+            else:
+                retried = True  # stays pending: the next step reads it again
+        self._clean = not retried
 
     def _txn(self) -> dict[str, Any]:
         return {"session": self._session, "on_conflict": self.reclaimer.reap}
