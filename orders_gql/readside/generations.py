@@ -4,7 +4,6 @@ suffixed with the generation's name (`order_views_g1`), created on first use."""
 from __future__ import annotations
 
 import asyncio
-import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,8 +53,9 @@ def _document(template: type[Document], fields: type[BaseModel], generation: str
                                            "__module__": __name__})  # fmt: skip
 
 
-@functools.cache
 def models_for(generation: str) -> ReadModels:
+    """New document classes of a generation. Beanie binds a class to one
+    database client, so each Binder (each client) has classes of its own."""
     return ReadModels(
         generation,
         _document(OrderView, OrderViewFields, generation),
@@ -74,13 +74,16 @@ class Binder:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
         self.db = db
         self._bound: set[str] = set()
+        self._models: dict[str, ReadModels] = {}
         self._lock = asyncio.Lock()
 
     async def base(self) -> None:
         await self._bind("", [ActiveGeneration, Checkpoint])
 
     async def generation(self, generation: str) -> ReadModels:
-        models = models_for(generation)
+        models = self._models.get(generation)
+        if models is None:
+            models = self._models[generation] = models_for(generation)
         await self._bind(generation, [models.views, models.customers, models.summary])
         return models
 
