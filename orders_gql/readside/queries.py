@@ -143,11 +143,11 @@ async def get_order(models: ReadModels, order_id: str) -> OrderViewFields | None
 
 
 async def get_summary(models: ReadModels) -> OrderSummaryFields:
-    try:
-        found = await models.summary.find_one({"_id": SUMMARY_ID})
+    try:  # through pymongo, as plain pydantic (see get_order)
+        raw = await models.summary.get_pymongo_collection().find_one({"_id": SUMMARY_ID})
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
-    return found or OrderSummaryFields()
+    return OrderSummaryFields.model_validate(raw) if raw else OrderSummaryFields()
 
 
 #: Customers every topCustomers query fetches (the API's largest `limit`), so
