@@ -20,7 +20,7 @@ from ..readside import queries as rq
 from ..readside.documents import OrderSummaryFields as EmptySummary
 from ..readside.facade import BadPosition
 from ..readside.generations import ReadModels
-from ..readside.progress import NotYetProjected
+from ..readside.progress import EventParked, NotYetProjected
 from ..readside.store import ReadSideUnavailable
 from ..service import check_order_id
 from .auth import Forbidden, Role
@@ -71,6 +71,8 @@ async def read_models(info: Info, consistent_with: str | None) -> ReadModels | N
         raise BadUserInput("consistentWith", str(exc)) from exc
     except NotYetProjected as exc:
         raise ConsistencyTimeout(str(exc)) from exc
+    except EventParked as exc:
+        raise BadUserInput("consistentWith", str(exc), code="EVENT_PARKED") from exc
     except ReadSideUnavailable as exc:
         raise ServiceUnavailable("the read models") from exc
     except REDIS_ERRORS as exc:

@@ -132,7 +132,10 @@ class DeadLetters:
                     await self._repark(letter, exc)
                     still += len(queue) - n
                     break
-                await self.redis.xdel(self.keys.dead(letter.partition), letter.id)
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.xdel(self.keys.dead(letter.partition), letter.id)
+                pipe.hdel(self.keys.parked(letter.partition), letter.position)
+                await pipe.execute()
                 applied += 1
             else:
                 partition = queue[0].partition

@@ -10,7 +10,7 @@ from ..eventstore.positions import InvalidPosition, parse_position
 from .deadletters import DeadLetters
 from .generations import ReadModels
 from .keys import ProjectorKeys
-from .progress import wait_until_passed
+from .progress import EventParked, parked, wait_until_passed
 from .store import ReadStore
 
 
@@ -28,7 +28,8 @@ class ReadSide:
 
     async def models(self, consistent_with: str | None = None) -> ReadModels | None:
         """The active read models (None before the first projection), once the
-        projector passed `consistent_with` if given; raises NotYetProjected."""
+        projector passed `consistent_with` if given; raises NotYetProjected, or
+        EventParked when the event there waits as a dead letter."""
         if consistent_with is not None:
             try:
                 position = parse_position(consistent_with, self.keys.keys.partitions)
@@ -41,4 +42,6 @@ class ReadSide:
                 self.consistency_timeout,
                 ready=self.store.is_ready,  # a wiped database is not up to date
             )
+            if (dead := await parked(self.redis, self.keys, position)) is not None:
+                raise EventParked(dead)
         return await self.store.active(fresh=consistent_with is not None)

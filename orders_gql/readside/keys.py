@@ -26,6 +26,10 @@ class ProjectorKeys:
         """Hash order id -> position of the entry its later events wait behind."""
         return self._base(partition) + ":blocked"
 
+    def parked(self, partition: int) -> str:
+        """Hash position -> order id of each parked entry (for consistentWith)."""
+        return self._base(partition) + ":parked"
+
     def attempts(self, partition: int) -> str:
         """Hash position -> failed attempts so far."""
         return self._base(partition) + ":attempts"

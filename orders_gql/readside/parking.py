@@ -48,6 +48,7 @@ class Parking:
         fields: Any = letter_fields(e.partition, e.position, e.raw or b"", reason, error, attempts)
         pipe.xadd(self.keys.dead(e.partition), fields)
         pipe.hsetnx(self.keys.blocked(e.partition), order_id, e.position)
+        pipe.hset(self.keys.parked(e.partition), e.position, order_id)
         pipe.xack(self.keys.log(e.partition), self.keys.group, e.position)
         pipe.hdel(self.keys.attempts(e.partition), e.position)
         await pipe.execute()

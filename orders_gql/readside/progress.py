@@ -50,6 +50,26 @@ async def has_passed(redis: AnyRedis, keys: ProjectorKeys, at: Position) -> bool
     return True
 
 
+class EventParked(Exception):
+    """The event at the position was parked as a dead letter: the read models
+    passed it without it."""
+
+    def __init__(self, position: str) -> None:
+        super().__init__(
+            f"the event at {position} could not be projected and waits as a dead letter; "
+            "the read models do not include it yet (operators: deadLetters)"
+        )
+        self.position = position
+
+
+async def parked(redis: AnyRedis, keys: ProjectorKeys, at: Position) -> str | None:
+    """The entry id of `at` that is parked as a dead letter, if one is."""
+    for p, position in at.named().items():
+        if await redis.hexists(keys.parked(p), position):
+            return position
+    return None
+
+
 async def wait_until_passed(
     redis: AnyRedis,
     keys: ProjectorKeys,

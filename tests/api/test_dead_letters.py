@@ -16,7 +16,7 @@ from orders_gql.eventstore.codec import UPCASTERS
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 
-from .gql import change, create, ok
+from .gql import change, create, gql, ok
 
 LETTERS = "{ deadLetters { orderId version reason attempts error eventType } }"
 RETRY = "mutation { retryDeadLetters { applied stillDead } }"
@@ -51,7 +51,8 @@ async def test_poison_is_parked_later_events_wait_and_retry_applies_them(
         event_id="new-3", order_id=poisoned, version=3, occurred_at=datetime.now(UTC),
         metadata={}, from_status=OrderStatus.CONFIRMED, to_status=OrderStatus.PROCESSING,
     )  # fmt: skip
-    await store.append(poisoned, 2, [later])
+    appended = await store.append(poisoned, 2, [later])
+    behind = store.position(poisoned, appended.positions[-1])
     healthy, pos = await create(client, name="Healthy")
     pos = await change(client, healthy, "CONFIRMED")
 
@@ -62,6 +63,11 @@ async def test_poison_is_parked_later_events_wait_and_retry_applies_them(
     assert [(x["version"], x["reason"]) for x in letters] == [(2, "FAILED"), (3, "BLOCKED")]
     assert letters[0]["attempts"] == 3
     assert "KeyError" in letters[0]["error"]
+    # reading your write of a parked event says so, instead of the view without it
+    refused = await gql(client, ORDER, id=poisoned, p=behind)
+    assert refused["data"] == {"order": None}
+    assert refused["errors"][0]["extensions"]["code"] == "EVENT_PARKED"
+    assert refused["errors"][0]["extensions"]["field"] == "consistentWith"
 
     # retrying without a fix parks them again, in order
     assert (await ok(client, RETRY))["retryDeadLetters"] == {"applied": 0, "stillDead": 2}
@@ -71,7 +77,7 @@ async def test_poison_is_parked_later_events_wait_and_retry_applies_them(
     monkeypatch.setitem(UPCASTERS, ("OrderStatusChanged", 0), upcast_v0)
     assert (await ok(client, RETRY))["retryDeadLetters"] == {"applied": 2, "stillDead": 0}
     assert (await ok(client, LETTERS))["deadLetters"] == []
-    assert (await ok(client, ORDER, id=poisoned))["order"] == {
+    assert (await ok(client, ORDER, id=poisoned, p=behind))["order"] == {
         "status": "PROCESSING", "version": 3
     }  # fmt: skip
     # and the order is no longer blocked: its next event is projected as usual
