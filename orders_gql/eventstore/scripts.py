@@ -16,9 +16,10 @@ from .connect import AnyRedis
 
 
 class LuaScript:
-    def __init__(self, redis: AnyRedis, name: str) -> None:
+    def __init__(self, redis: AnyRedis, name: str, package: str = __package__ or "") -> None:
+        """The script `lua/<name>` of `package` (default: the event store's)."""
         self.redis = redis
-        self.text = files(__package__).joinpath("lua", name).read_text()
+        self.text = files(package).joinpath("lua", name).read_text()
         #: For pipelines (they load what they miss before running).
         self.script: AsyncScript = redis.register_script(self.text)
         self._loading = asyncio.Lock()

@@ -5,6 +5,7 @@ order's letters in position order and stops at the first that fails again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ import orjson
 from ..eventstore.codec import decode_event
 from ..eventstore.connect import AnyRedis
 from ..eventstore.redis_store import RedisEventStore
+from ..eventstore.scripts import LuaScript
 from .failures import is_infrastructure
 from .filling import apply_filled
 from .keys import ProjectorKeys
@@ -22,6 +24,9 @@ from .store import Delivery, ReadStore
 
 FAILED = "FAILED"
 BLOCKED = "BLOCKED"
+#: How often a retry applies what the projector parked behind an order's
+#: letters while they were being applied, before leaving the order blocked.
+UNBLOCK_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class DeadLetters:
         self.keys = keys
         self.store = store
         self.events = events
+        self._unblock = LuaScript(redis, "unblock.lua", __package__ or "")
 
     async def list(self, order_id: str | None = None, limit: int = 100) -> list[DeadLetter]:
         """Parked entries, oldest position first."""
@@ -111,36 +117,44 @@ class DeadLetters:
         return letters[:limit]
 
     async def retry(self, order_id: str | None = None) -> RetryReport:
-        """Apply parked entries again, per order in position order."""
+        """Apply parked entries again, per order in position order; an order
+        whose letters all applied is unblocked (after those the projector
+        parked behind them meanwhile: they are applied too)."""
         letters = await self.list(order_id, limit=1_000_000)
         by_order: dict[str, list[DeadLetter]] = {}
         for letter in letters:
             by_order.setdefault(letter.order_id, []).append(letter)
-        applied = still = 0
+        report = RetryReport(applied=0, still_dead=0)
         for oid, queue in by_order.items():
-            for n, letter in enumerate(queue):
-                try:
-                    event = decode_event(letter.raw)
-                    await apply_filled(
-                        self.store,
-                        self.events,
-                        [Delivery(event, letter.position, letter.partition)],
-                    )
-                except Exception as exc:
-                    if is_infrastructure(exc):
-                        raise
-                    await self._repark(letter, exc)
-                    still += len(queue) - n
+            partition = queue[0].partition
+            for _ in range(UNBLOCK_ROUNDS):
+                applied, still = await self._apply(queue)
+                report = RetryReport(report.applied + applied, report.still_dead + still)
+                if still or await self._unblock(
+                    [self.keys.blocked(partition), self.keys.parked(partition)], [oid]
+                ):
                     break
-                pipe = self.redis.pipeline(transaction=True)
-                pipe.xdel(self.keys.dead(letter.partition), letter.id)
-                pipe.hdel(self.keys.parked(letter.partition), letter.position)
-                await pipe.execute()
-                applied += 1
-            else:
-                partition = queue[0].partition
-                await self.redis.hdel(self.keys.blocked(partition), oid)
-        return RetryReport(applied=applied, still_dead=still)
+                queue = await self.list(oid, limit=1_000_000)  # parked meanwhile
+        return report
+
+    async def _apply(self, queue: Sequence[DeadLetter]) -> tuple[int, int]:
+        """Apply one order's letters in order; (applied, still dead)."""
+        for n, letter in enumerate(queue):
+            try:
+                event = decode_event(letter.raw)
+                await apply_filled(
+                    self.store, self.events, [Delivery(event, letter.position, letter.partition)]
+                )
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    raise
+                await self._repark(letter, exc)
+                return n, len(queue) - n
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.xdel(self.keys.dead(letter.partition), letter.id)
+            pipe.hdel(self.keys.parked(letter.partition), letter.position)
+            await pipe.execute()
+        return len(queue), 0
 
     async def _repark(self, letter: DeadLetter, exc: Exception) -> None:
         fields: Any = letter_fields(

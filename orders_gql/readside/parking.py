@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from ..eventstore.connect import AnyRedis
+from ..eventstore.scripts import LuaScript
 from .deadletters import FAILED, describe, letter_fields
 from .entries import Entry, text
 from .keys import ProjectorKeys
@@ -19,6 +20,7 @@ class Parking:
         self.redis = redis
         self.keys = keys
         self.max_attempts = max_attempts
+        self._park = LuaScript(redis, "park.lua", __package__ or "")
 
     async def blocked(self, entries: list[Entry]) -> dict[str, str]:
         """Order id -> position it waits behind, for the orders of `entries`."""
@@ -41,14 +43,22 @@ class Parking:
         await self.park(e, FAILED, error, attempts)
         return True
 
-    async def park(self, e: Entry, reason: str, error: str, attempts: int) -> None:
-        """Dead-letter, block the order and acknowledge, all in one MULTI."""
+    async def park(
+        self, e: Entry, reason: str, error: str, attempts: int, *, only_if_blocked: bool = False
+    ) -> bool:
+        """Dead-letter the entry, block its order behind it, acknowledge it: in
+        one script. `only_if_blocked`: only while the order is still blocked
+        (False when a retry unblocked it meanwhile: apply the entry instead)."""
+        p = e.partition
         order_id = describe(e.raw or b"")[0]
-        pipe = self.redis.pipeline(transaction=True)
-        fields: Any = letter_fields(e.partition, e.position, e.raw or b"", reason, error, attempts)
-        pipe.xadd(self.keys.dead(e.partition), fields)
-        pipe.hsetnx(self.keys.blocked(e.partition), order_id, e.position)
-        pipe.hset(self.keys.parked(e.partition), e.position, order_id)
-        pipe.xack(self.keys.log(e.partition), self.keys.group, e.position)
-        pipe.hdel(self.keys.attempts(e.partition), e.position)
-        await pipe.execute()
+        fields: Any = letter_fields(p, e.position, e.raw or b"", reason, error, attempts)
+        keys = [
+            self.keys.dead(p),
+            self.keys.blocked(p),
+            self.keys.parked(p),
+            self.keys.log(p),
+            self.keys.attempts(p),
+        ]
+        flat = [part for pair in fields.items() for part in pair]
+        args = [self.keys.group, e.position, order_id, "1" if only_if_blocked else "0", *flat]
+        return bool(await self._park(keys, args))

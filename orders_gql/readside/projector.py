@@ -203,10 +203,10 @@ class Projector:
         todo: list[Entry] = []
         for e in live:
             behind = blocked.get(describe(e.raw or b"")[0])
-            if behind is None:
+            waits = f"waits behind {behind}"
+            if behind is None or not await self.parking.park(e, BLOCKED, waits, 0,
+                                                             only_if_blocked=True):  # fmt: skip
                 todo.append(e)
-            else:
-                await self.parking.park(e, BLOCKED, f"waits behind {behind}", 0)
         decoded: list[tuple[Entry, Delivery]] = []
         failures: list[tuple[Entry, Exception]] = []
         for e in todo:

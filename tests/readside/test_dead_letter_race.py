@@ -1,0 +1,116 @@
+"""A retry racing the projector: what the projector parks behind an order
+while its letters are being applied is applied by the same retry, and once the
+order is unblocked the projector applies its entries instead of parking them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from orders_gql.domain.commands import CreateOrder, ItemInput
+from orders_gql.domain.events import OrderStatusChanged
+from orders_gql.domain.status import OrderStatus
+from orders_gql.eventstore.codec import UPCASTERS
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.readside import deadletters
+from orders_gql.readside.deadletters import BLOCKED, DeadLetters
+from orders_gql.readside.entries import Entry
+from orders_gql.readside.keys import ProjectorKeys
+from orders_gql.readside.parking import Parking
+from orders_gql.readside.store import ReadStore
+from orders_gql.service import OrderService
+
+from . import workload
+from .helpers import active, drain
+
+
+async def _poison(redis: Redis, keys: KeySpace, order_id: str) -> str:
+    """Version 2 of the order in a schema version no upcaster knows."""
+    raw = orjson.dumps({
+        "type": "OrderStatusChanged", "schemaVersion": 0, "eventId": "old-2",
+        "orderId": order_id, "version": 2, "occurredAt": datetime.now(UTC).isoformat(),
+        "metadata": {}, "data": {"from": "pending", "to": "confirmed"},
+    })  # fmt: skip
+    position = await redis.xadd(keys.log(), {"e": raw})
+    await redis.xadd(keys.order(order_id), {"e": raw, "p": position}, id="2-0")
+    return position.decode()
+
+
+def _next(order_id: str, version: int, frm: OrderStatus, to: OrderStatus) -> OrderStatusChanged:
+    return OrderStatusChanged(
+        event_id=f"e-{version}", order_id=order_id, version=version,
+        occurred_at=datetime.now(UTC), metadata={}, from_status=frm, to_status=to,
+    )  # fmt: skip
+
+
+async def test_a_retry_applies_what_was_parked_behind_meanwhile_and_unblocks(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    redis: Redis,
+    keys: KeySpace,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    last = await workload.run(service, workload.script(2))
+    order_id = "o-race"
+    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
+    await workload.run(
+        service, [CreateOrder(order_id, "Race Customer", "race@example.com", (item,))]
+    )
+    poison = await _poison(redis, keys, order_id)
+    projector = make_projector("p1")
+    await drain(projector, last)
+    await drain(projector, store.position(order_id, poison))
+    assert await redis.hexists(pkeys.blocked(0), order_id)
+    parking = Parking(redis, pkeys, max_attempts=3)
+
+    # while the retry applies version 2, the projector parks version 3 behind it
+    real_apply = deadletters.apply_filled
+    raced: list[str] = []
+
+    async def apply_while_the_projector_parks(*args: Any, **kwargs: Any) -> Any:
+        if not raced:
+            appended = await store.append(
+                order_id, 2, [_next(order_id, 3, OrderStatus.CONFIRMED, OrderStatus.PROCESSING)]
+            )
+            position = appended.positions[-1]
+            raced.append(position)
+            [(_, fields)] = await redis.xrange(keys.log(), position, position)
+            entry = Entry(0, position, fields[b"e"])
+            assert await parking.park(entry, BLOCKED, "waits", 0, only_if_blocked=True)
+        return await real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(deadletters, "apply_filled", apply_while_the_projector_parks)
+    monkeypatch.setitem(
+        UPCASTERS,
+        ("OrderStatusChanged", 0),
+        lambda d: {"fromStatus": d["from"], "toStatus": d["to"]},
+    )
+    letters = DeadLetters(redis, pkeys, read_store, store)
+
+    report = await letters.retry()
+
+    assert (report.applied, report.still_dead) == (2, 0)
+    assert await letters.list() == []
+    assert not await redis.hexists(pkeys.blocked(0), order_id)
+    views = (await active(read_store)).views.get_pymongo_collection()
+    assert (await views.find_one({"_id": order_id}))["version"] == 3
+
+    # unblocked: the projector's late look at "blocked" parks nothing
+    appended = await store.append(
+        order_id, 3, [_next(order_id, 4, OrderStatus.PROCESSING, OrderStatus.SHIPPED)]
+    )
+    position = appended.positions[-1]
+    [(_, fields)] = await redis.xrange(keys.log(), position, position)
+    assert not await parking.park(
+        Entry(0, position, fields[b"e"]), BLOCKED, "waits", 0, only_if_blocked=True
+    )
+    assert await letters.list() == []
