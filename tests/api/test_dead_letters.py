@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -16,26 +15,12 @@ from orders_gql.eventstore.codec import UPCASTERS
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 
+from ..poison import append_old_schema_event, upcast_v0
 from .gql import change, create, gql, ok
 
 LETTERS = "{ deadLetters { orderId version reason attempts error eventType } }"
 RETRY = "mutation { retryDeadLetters { applied stillDead } }"
 ORDER = "query($id: ID!, $p: String) { order(orderId: $id, consistentWith: $p) { status version } }"
-
-
-async def append_old_schema_event(redis: Redis, keys: KeySpace, order_id: str) -> None:
-    """Version 2 of the order, written in a schema version no upcaster knows."""
-    raw = orjson.dumps({
-        "type": "OrderStatusChanged", "schemaVersion": 0, "eventId": "old-2",
-        "orderId": order_id, "version": 2, "occurredAt": datetime.now(UTC).isoformat(),
-        "metadata": {}, "data": {"from": "pending", "to": "confirmed"},
-    })  # fmt: skip
-    position = await redis.xadd(keys.log(), {"e": raw})
-    await redis.xadd(keys.order(order_id), {"e": raw, "p": position}, id="2-0")
-
-
-def upcast_v0(data: dict[str, str]) -> dict[str, str]:
-    return {"fromStatus": data["from"], "toStatus": data["to"]}
 
 
 async def test_poison_is_parked_later_events_wait_and_retry_applies_them(

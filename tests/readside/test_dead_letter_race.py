@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -26,20 +25,9 @@ from orders_gql.readside.parking import Parking
 from orders_gql.readside.store import ReadStore
 from orders_gql.service import OrderService
 
+from ..poison import append_old_schema_event, upcast_v0
 from . import workload
 from .helpers import active, drain
-
-
-async def _poison(redis: Redis, keys: KeySpace, order_id: str) -> str:
-    """Version 2 of the order in a schema version no upcaster knows."""
-    raw = orjson.dumps({
-        "type": "OrderStatusChanged", "schemaVersion": 0, "eventId": "old-2",
-        "orderId": order_id, "version": 2, "occurredAt": datetime.now(UTC).isoformat(),
-        "metadata": {}, "data": {"from": "pending", "to": "confirmed"},
-    })  # fmt: skip
-    position = await redis.xadd(keys.log(), {"e": raw})
-    await redis.xadd(keys.order(order_id), {"e": raw, "p": position}, id="2-0")
-    return position.decode()
 
 
 def _next(order_id: str, version: int, frm: OrderStatus, to: OrderStatus) -> OrderStatusChanged:
@@ -65,7 +53,7 @@ async def test_a_retry_applies_what_was_parked_behind_meanwhile_and_unblocks(
     await workload.run(
         service, [CreateOrder(order_id, "Race Customer", "race@example.com", (item,))]
     )
-    poison = await _poison(redis, keys, order_id)
+    poison = await append_old_schema_event(redis, keys, order_id)
     projector = make_projector("p1")
     await drain(projector, last)
     await drain(projector, store.position(order_id, poison))
@@ -89,11 +77,7 @@ async def test_a_retry_applies_what_was_parked_behind_meanwhile_and_unblocks(
         return await real_apply(*args, **kwargs)
 
     monkeypatch.setattr(deadletters, "apply_filled", apply_while_the_projector_parks)
-    monkeypatch.setitem(
-        UPCASTERS,
-        ("OrderStatusChanged", 0),
-        lambda d: {"fromStatus": d["from"], "toStatus": d["to"]},
-    )
+    monkeypatch.setitem(UPCASTERS, ("OrderStatusChanged", 0), upcast_v0)
     letters = DeadLetters(redis, pkeys, read_store, store)
 
     report = await letters.retry()
