@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from beanie import SortDirection
+from pymongo import DESCENDING
 from pymongo.errors import PyMongoError
 
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
@@ -88,6 +89,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadCursor("is not a cursor of this list") from exc
 
 
+_NEWEST = [("order_date", DESCENDING), ("_id", DESCENDING)]
+
+
 async def list_orders(
     models: ReadModels, spec: OrderFilterSpec, first: int, after: str | None
 ) -> Page:
@@ -104,19 +108,16 @@ async def list_orders(
                 ]},
             ]
         }  # fmt: skip
-    try:
-        found = (
-            await models.views.find(query)
-            .sort([("order_date", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)])
-            .limit(first + 1)
-            .to_list()
-        )
+    views = models.views.get_pymongo_collection()
+    try:  # through pymongo, as plain pydantic (see get_order)
+        cursor = views.find(query).sort(_NEWEST).limit(first + 1)
+        found = [OrderViewFields.model_validate(raw) async for raw in cursor]
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
 
     async def count() -> int:
         try:
-            return int(await models.views.find(base).count())
+            return int(await views.count_documents(base))
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
 
