@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from beanie import SortDirection
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import PyMongoError
 
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
@@ -168,9 +167,9 @@ TOP_DROP = 4
 _top_search: dict[str, asyncio.Lock] = {}
 
 _TOP_SORT = [
-    ("total_spent_cents", SortDirection.DESCENDING),
-    ("order_count", SortDirection.DESCENDING),
-    ("_id", SortDirection.ASCENDING),
+    ("total_spent_cents", DESCENDING),
+    ("order_count", DESCENDING),
+    ("_id", ASCENDING),
 ]
 
 
@@ -212,7 +211,5 @@ async def _top_from_floor(models: ReadModels, limit: int) -> list[CustomerStatsF
 
 async def _top(models: ReadModels, where: dict[str, Any], window: int) -> list[CustomerStatsFields]:
     query = {**where, "order_count": {"$gt": 0}}
-    found: list[CustomerStatsFields] = (
-        await models.customers.find(query).sort(_TOP_SORT).limit(window).to_list()
-    )
-    return found
+    cursor = models.customers.get_pymongo_collection().find(query).sort(_TOP_SORT).limit(window)
+    return [CustomerStatsFields.model_validate(raw) async for raw in cursor]
