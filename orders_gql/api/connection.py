@@ -9,7 +9,7 @@ import strawberry
 from ..readside.queries import Page, encode_cursor
 from ..readside.store import ReadSideUnavailable
 from .errors import ServiceUnavailable
-from .readtypes import order_from_view
+from .readtypes import order_from_document
 from .types import Order
 
 
@@ -46,7 +46,9 @@ class OrderConnection:
     @classmethod
     def from_page(cls, page: Page) -> OrderConnection:
         return cls(
-            edges=[OrderEdge(node=order_from_view(v), cursor=encode_cursor(v)) for v in page.items],
+            edges=[
+                OrderEdge(node=order_from_document(v), cursor=encode_cursor(v)) for v in page.items
+            ],
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
             count=page.count,
         )

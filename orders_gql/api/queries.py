@@ -28,7 +28,7 @@ from .connection import OrderConnection
 from .context import Info
 from .errors import BadUserInput, ServiceUnavailable
 from .history import order_from_events
-from .readtypes import CustomerStats, OrderSummary, order_from_view
+from .readtypes import CustomerStats, OrderSummary, order_from_document
 from .types import Order, OrderStatus
 
 FIRST_DEFAULT, FIRST_MAX = 20, 100
@@ -207,9 +207,9 @@ async def order(
         view = await rq.get_order(models, str(order_id))
     except ReadSideUnavailable as exc:
         raise ServiceUnavailable("the read models") from exc
-    if view is None or not who.may_see(view.customer_email):
+    if view is None or not who.may_see(view["customer_email"]):
         return None  # another customer's order reads as if it did not exist
-    return order_from_view(view)
+    return order_from_document(view)
 
 
 async def order_summary(info: Info, consistent_with: ConsistentWith = None) -> OrderSummary:

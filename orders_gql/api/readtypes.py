@@ -3,42 +3,50 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from bson import Decimal128
 
 from ..domain.status import OrderStatus as DomainStatus
 from ..readside import documents as docs
+from ..readside.queries import StoredView
 from .types import Order, OrderItem, OrderStatus, StatusChange
 
 
-def order_from_view(view: docs.OrderViewFields) -> Order:
+def order_from_document(view: StoredView) -> Order:
+    """An order of the read models, from its view as stored."""
     order = Order(
-        order_id=strawberry.ID(view.id),
-        customer_name=view.customer_name,
-        customer_email=view.customer_email,
+        order_id=strawberry.ID(view["_id"]),
+        customer_name=view["customer_name"],
+        customer_email=view["customer_email"],
         items=[
             OrderItem(
-                product_id=i.product_id,
-                product_name=i.product_name,
-                quantity=i.quantity,
-                price=Decimal(i.price),
-                subtotal=Decimal(i.subtotal),
+                product_id=i["product_id"],
+                product_name=i["product_name"],
+                quantity=i["quantity"],
+                price=_decimal(i["price"]),
+                subtotal=_decimal(i["subtotal"]),
             )
-            for i in view.items
+            for i in view["items"]
         ],
-        total_amount=Decimal(view.total_amount),
-        order_date=view.order_date,
-        status=DomainStatus(view.status),
-        version=view.version,
-        cancellation_reason=view.cancellation_reason,
-        deleted=view.deleted,
-        updated_at=view.updated_at,
+        total_amount=_decimal(view["total_amount"]),
+        order_date=view["order_date"],
+        status=DomainStatus(view["status"]),
+        version=view["version"],
+        cancellation_reason=view.get("cancellation_reason"),
+        deleted=view.get("deleted", False),
+        updated_at=view["updated_at"],
     )
     order.status_history = [
-        StatusChange(status=DomainStatus(s.status), at=s.at, version=s.version)
-        for s in view.status_history
+        StatusChange(status=DomainStatus(s["status"]), at=s["at"], version=s["version"])
+        for s in view["status_history"]
     ]
     return order
+
+
+def _decimal(value: Any) -> Decimal:
+    return value.to_decimal() if isinstance(value, Decimal128) else Decimal(value)
 
 
 def money(amount_cents: int) -> Decimal:
