@@ -99,8 +99,10 @@ class TextFrames(ASGIWebSocketAdapter):
     (GraphiQL's) as a Blob, which they cannot parse."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        encoded = self.view.encode_json(message)
+        text = encoded.decode() if isinstance(encoded, bytes) else encoded
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(text)
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 

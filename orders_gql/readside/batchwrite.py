@@ -8,6 +8,7 @@ of the projector's CPU, for the same BSON."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -49,17 +50,22 @@ def _bson(value: Any) -> Any:
     return value
 
 
+async def _by_ids(
+    document: Any, ids: list[str], session: AsyncClientSession
+) -> AsyncIterator[dict[str, Any]]:
+    """The stored documents of `document`'s collection with these ids."""
+    collection = document.get_pymongo_collection()
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        async for raw in collection.find({"_id": {"$in": chunk}}, session=session):
+            yield raw
+
+
 async def find_by_ids(
     document: Any, model: type[_Model], ids: list[str], session: AsyncClientSession
 ) -> list[_Model]:
     """The documents of `document`'s collection with these ids, as `model`."""
-    collection = document.get_pymongo_collection()
-    found: list[_Model] = []
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        async for raw in collection.find({"_id": {"$in": chunk}}, session=session):
-            found.append(model.model_validate(raw))
-    return found
+    return [model.model_validate(raw) async for raw in _by_ids(document, ids, session)]
 
 
 @dataclass
@@ -89,13 +95,10 @@ _HEAVY = {"items", "status_history"}
 
 async def find_views(document: Any, ids: list[str], session: AsyncClientSession) -> StoredViews:
     """The views of these orders (see StoredViews)."""
-    collection = document.get_pymongo_collection()
     found = StoredViews()
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        async for raw in collection.find({"_id": {"$in": chunk}}, session=session):
-            lean = OrderViewFields.model_validate({**raw, "items": [], "status_history": []})
-            found.lean[lean.id], found.raw[lean.id] = lean, raw
+    async for raw in _by_ids(document, ids, session):
+        lean = OrderViewFields.model_validate({**raw, "items": [], "status_history": []})
+        found.lean[lean.id], found.raw[lean.id] = lean, raw
     return found
 
 

@@ -203,10 +203,11 @@ class Projector:
         todo: list[Entry] = []
         for e in live:
             behind = blocked.get(describe(e.raw or b"")[0])
-            waits = f"waits behind {behind}"
-            if behind is None or not await self.parking.park(e, BLOCKED, waits, 0,
-                                                             only_if_blocked=True):  # fmt: skip
-                todo.append(e)
+            if behind is not None and await self.parking.park(
+                e, BLOCKED, f"waits behind {behind}", 0, only_if_blocked=True
+            ):
+                continue  # parked behind its order's dead letter
+            todo.append(e)  # also when a retry unblocked the order meanwhile
         decoded: list[tuple[Entry, Delivery]] = []
         failures: list[tuple[Entry, Exception]] = []
         for e in todo:

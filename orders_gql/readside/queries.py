@@ -114,7 +114,7 @@ async def list_orders(
             ]
         }  # fmt: skip
     views = models.views.get_pymongo_collection()
-    try:  # through pymongo, as plain pydantic (see get_order)
+    try:  # through pymongo, as stored (see StoredView)
         cursor = views.find(query).sort(_NEWEST).limit(first + 1)
         found: list[StoredView] = await cursor.to_list()
     except PyMongoError as exc:
@@ -189,7 +189,7 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
     only that range. So the query asks for the customers at or above a floor,
     which gives the same answer whenever at least `limit` of them are there
     (anyone below ranks lower): the floor remembered from the last query,
-    halved until enough customers are above it. Only when fewer than
+    divided by TOP_DROP until enough customers are above it. Only when fewer than
     TOP_WINDOW customers spent anything are all of them sorted."""
     generation = models.generation
     if generation not in _top_floor:
