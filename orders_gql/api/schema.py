@@ -19,6 +19,7 @@ from .admin import AdminMutation, DeadLetter, dead_letters
 from .connection import OrderConnection
 from .fanout import SharedEventExecutor
 from .history import OrderEvent, order_history
+from .input_builders import install_input_builders
 from .limits import Limits, schema_extensions
 from .mutations import Mutation as OrderMutation
 from .readtypes import CustomerStats, OrderSummary
@@ -111,8 +112,9 @@ class OrdersSchema(strawberry.Schema):
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema, with the request limits enforced (defaults when not given);
-    subscribers with the same selection share each event's execution (see fanout)."""
-    return OrdersSchema(
+    subscribers with the same selection share each event's execution (see fanout);
+    input objects are built by precomputed builders (see input_builders)."""
+    built = OrdersSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -120,6 +122,8 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=SharedEventExecutor,
     )
+    install_input_builders(built)
+    return built
 
 
 schema = build_schema()
