@@ -26,9 +26,32 @@ def _parse_cache(maxsize: int) -> Callable[..., Any]:
 
 @cache
 def _validate_cache(maxsize: int) -> Callable[..., Any]:
+    """Validation errors by (schema, rules, document text). Keyed by the text,
+    not the DocumentNode: graphql-core hashes a node by hashing every node
+    under it, on every request (a fifth of a small query's validation step)."""
     from strawberry.schema.schema import validate_document
 
-    return lru_cache(maxsize=maxsize)(validate_document)
+    @lru_cache(maxsize=maxsize)
+    def validate(schema: Any, rules: Any, query: _Text) -> list[GraphQLError]:
+        return validate_document(schema, query.document, rules)
+
+    return validate
+
+
+class _Text:
+    """A document, equal to another when its text is: the text parses to it."""
+
+    __slots__ = ("document", "query")
+
+    def __init__(self, query: str, document: Any) -> None:
+        self.query = query
+        self.document = document
+
+    def __hash__(self) -> int:
+        return hash(self.query)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Text) and other.query == self.query
 
 
 class CachedDocuments(SchemaExtension):
@@ -42,12 +65,15 @@ class CachedDocuments(SchemaExtension):
         self.max_tokens = max_tokens
         self.parse = _parse_cache(maxsize)
         self.validate = _validate_cache(maxsize)
+        #: The document this request's text parsed to (validated by its text).
+        self.parsed: Any = None
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         context.parse_options["max_tokens"] = self.max_tokens
         try:
-            context.graphql_document = self.parse(context.query, **context.parse_options)
+            self.parsed = self.parse(context.query, **context.parse_options)
+            context.graphql_document = self.parsed
         except GraphQLError:
             context.graphql_document = None  # parsed again, and reported, by strawberry
         yield
@@ -55,7 +81,11 @@ class CachedDocuments(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         context.validation_rules = context.validation_rules + self.rules
-        context.pre_execution_errors = self.validate(
-            context.schema._schema, context.graphql_document, context.validation_rules
-        )
+        document = context.graphql_document
+        if context.query and self.parsed is document:
+            key = _Text(context.query, document)
+            context.pre_execution_errors = self.validate(
+                context.schema._schema, context.validation_rules, key
+            )
+        # else: strawberry validates a document it parsed itself
         yield
