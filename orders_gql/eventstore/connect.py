@@ -4,9 +4,16 @@ client discovers the others and follows failovers)."""
 
 from __future__ import annotations
 
-from redis.asyncio import BlockingConnectionPool, Redis
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError, RedisClusterException, RedisError
 
 AnyRedis = Redis | RedisCluster
 
@@ -24,12 +31,72 @@ def connect(url: str, *, cluster: bool = False, max_connections: int = 64) -> An
         return RedisCluster.from_url(
             url, max_connections=max_connections, socket_connect_timeout=2, socket_timeout=5
         )
-    # A blocking pool: under a burst, requests wait for a connection (up to
-    # 5 s) instead of failing with "too many connections".
-    pool = BlockingConnectionPool.from_url(
+    # Under a burst, requests wait for a connection (up to 5 s) instead of
+    # failing with "too many connections".
+    pool = WaitingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=5, socket_connect_timeout=2, socket_timeout=5
     )
     return Redis.from_pool(pool)
+
+
+class WaitingConnectionPool(ConnectionPool):
+    """redis-py's ConnectionPool, except that a caller who finds every one of
+    the `max_connections` connections in use waits (up to `timeout` seconds)
+    for one to come back instead of failing with "Too many connections".
+
+    redis-py's BlockingConnectionPool waits too, but takes a Condition and arms
+    a timer on every command, free connection or not: 15-25 us more per
+    command on these machines (a tenth of a bare EVALSHA). This pool pays
+    only when it has to wait."""
+
+    def __init__(self, *, timeout: float = 5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.timeout = timeout
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        deadline: float | None = None
+        while True:
+            if self.can_get_connection():
+                try:
+                    return await super().get_connection()  # type: ignore[no-untyped-call]
+                except MaxConnectionsError:
+                    pass  # taken meanwhile: wait for the next one
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.timeout
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise RedisConnectionError("No connection available.")
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout(remaining):
+                    await waiter
+            except BaseException as exc:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, but leaving: the next waiter takes it
+                else:
+                    self._discard(waiter)
+                if isinstance(exc, TimeoutError):
+                    raise RedisConnectionError("No connection available.") from None
+                raise
+            # woken: a connection came back (another caller may take it first)
+
+    async def release(self, connection: AbstractConnection) -> None:
+        await super().release(connection)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _discard(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
 
 
 def is_cluster(redis: AnyRedis) -> bool:
