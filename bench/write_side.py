@@ -49,7 +49,9 @@ def create_body(n: int) -> dict[str, object]:
     }
 
 
-async def _append_rates(url: str, seconds: float, concurrency: int = 16) -> tuple[float, float]:
+async def _append_rates(
+    url: str, seconds: float, concurrency: int = 16, rounds: int = 6
+) -> tuple[float, float]:
     """Both sides append the same event payload from `concurrency` tasks; ours
     through RedisEventStore.append (version check, order stream + log)."""
     redis = Redis.from_url(url)
@@ -62,7 +64,7 @@ async def _append_rates(url: str, seconds: float, concurrency: int = 16) -> tupl
     payload = encode_event(template)
     bare = redis.register_script("return redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])")
 
-    async def run_bare() -> int:
+    async def run_bare(seconds: float) -> int:
         done = 0
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -70,20 +72,30 @@ async def _append_rates(url: str, seconds: float, concurrency: int = 16) -> tupl
             done += 1
         return done
 
-    async def run_store() -> int:
-        order_id = uuid.uuid4().hex
+    order_ids = [uuid.uuid4().hex for _ in range(concurrency)]
+    versions = dict.fromkeys(order_ids, 0)
+
+    async def run_store(order_id: str, seconds: float) -> int:
         done = 0
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            event = replace(template, order_id=order_id, version=done + 1)
-            await store.append(order_id, done, [event])
+            version = versions[order_id]
+            event = replace(template, order_id=order_id, version=version + 1)
+            await store.append(order_id, version, [event])
+            versions[order_id] = version + 1
             done += 1
         return done
 
-    rates = []
-    for work in (run_bare, run_store):
-        counts = await asyncio.gather(*(work() for _ in range(concurrency)))
-        rates.append(sum(counts) / seconds)
+    # Alternating short rounds, so that a drift of the machine's speed (these
+    # machines are shared) weighs on both sides alike.
+    totals = [0, 0]
+    for _ in range(rounds):
+        step = seconds / rounds
+        totals[0] += sum(await asyncio.gather(*(run_bare(step) for _ in range(concurrency))))
+        totals[1] += sum(
+            await asyncio.gather(*(run_store(order_id, step) for order_id in order_ids))
+        )
+    rates = [total / seconds for total in totals]
     await redis.aclose()
     return rates[0], rates[1]
 

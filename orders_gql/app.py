@@ -191,6 +191,7 @@ def build_components(settings: Settings) -> Components:
         snapshot_every=settings.snapshot_every,
         max_retries=settings.command_retries,
         idempotency_ttl=settings.idempotency_ttl,
+        recent_states=settings.recent_states,
     )
     emails = CustomerEmails(service.load)
     hub = LiveHub(LogTail(store), buffer_size=settings.subscription_buffer, on_event=emails.learn)

@@ -1,5 +1,12 @@
 """Command handling: load (snapshot + tail) -> decide -> append, with
-optimistic concurrency, bounded retries and idempotency keys."""
+optimistic concurrency, bounded retries and idempotency keys.
+
+Orders this process wrote recently are decided from their state kept in
+memory (the last one its own append produced), without loading them: the
+append checks the version atomically, so a state another process has moved
+past is never written from; it conflicts, and the order is loaded. A refusal
+decided from a kept state is checked against a fresh load before it is
+answered."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import hashlib
 import random
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -15,7 +23,7 @@ from datetime import UTC, datetime
 import orjson
 
 from .domain.commands import Command, CreateOrder, Metadata
-from .domain.errors import ConcurrencyConflict, OrderNotFound, ValidationError
+from .domain.errors import ConcurrencyConflict, DomainError, OrderNotFound, ValidationError
 from .domain.events import DomainEvent
 from .domain.model import Order, decide, fold
 from .eventstore.redis_store import DuplicateCommand, IdempotencyRecord, RedisEventStore
@@ -67,6 +75,37 @@ def fingerprint(command: Command) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
+class RecentStates:
+    """The latest state of up to `size` orders, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._states: OrderedDict[str, Order] = OrderedDict()
+
+    def get(self, order_id: str) -> Order | None:
+        state = self._states.get(order_id)
+        if state is not None:
+            self._states.move_to_end(order_id)
+        return state
+
+    def put(self, state: Order) -> None:
+        if self.size <= 0:
+            return
+        known = self._states.get(state.order_id)
+        if known is not None and known.version >= state.version:
+            return  # appends of one order can finish out of order in the loop
+        self._states[state.order_id] = state
+        self._states.move_to_end(state.order_id)
+        if len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def drop(self, order_id: str) -> None:
+        self._states.pop(order_id, None)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
 class OrderService:
     """The write side's application service."""
 
@@ -78,8 +117,12 @@ class OrderService:
         max_retries: int = 20,
         idempotency_ttl: int = 86_400,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recent_states: int = 0,
     ) -> None:
+        """recent_states: how many orders' states to keep for deciding without
+        a load (0: load every time)."""
         self.store = store
+        self.recent = RecentStates(recent_states)
         self.snapshot_every = snapshot_every
         self.max_retries = max_retries
         self.idempotency_ttl = idempotency_ttl
@@ -119,8 +162,12 @@ class OrderService:
         # Only an idempotency record keeps the fingerprint (to refuse a key reused
         # for a different request): without a key it is not computed.
         print_ = fingerprint(command) if idempotency_key is not None else ""
-        for attempt in range(self.max_retries + 1):
-            if attempt == 0 and isinstance(command, CreateOrder):
+        kept = self.recent.get(order_id) if not isinstance(command, CreateOrder) else None
+        attempt = 0  # conflicts retried so far
+        while True:
+            if kept is not None:
+                state = kept
+            elif attempt == 0 and isinstance(command, CreateOrder):
                 # A new order has no events: skip the load, the append checks
                 # both the version (0) and the idempotency key atomically.
                 state = Order(order_id)
@@ -130,13 +177,20 @@ class OrderService:
                     await self.store.confirm(order_id, idempotency_key)
                     return await self._replay(order_id, loaded.idempotency, print_)
                 state = fold(loaded.snapshot or Order(order_id), [s.event for s in loaded.events])
-            if (
-                expected_version is not None
-                and state.version != expected_version
-                and (state.exists or isinstance(command, CreateOrder))
-            ):
-                raise ConcurrencyConflict(order_id, expected_version, state.version)
-            events = decide(state, command, now=self.clock(), metadata=metadata)
+            try:
+                if (
+                    expected_version is not None
+                    and state.version != expected_version
+                    and (state.exists or isinstance(command, CreateOrder))
+                ):
+                    raise ConcurrencyConflict(order_id, expected_version, state.version)
+                events = decide(state, command, now=self.clock(), metadata=metadata)
+            except DomainError:
+                if kept is None:
+                    raise
+                kept = None  # decided from a kept state: refuse only what the store holds
+                self.recent.drop(order_id)
+                continue
             new_state = fold(state, events)
             try:
                 appended = await self.store.append(
@@ -149,16 +203,21 @@ class OrderService:
                     snapshot=self._snapshot(state, new_state),
                 )
             except ConcurrencyConflict:
+                self.recent.drop(order_id)
+                if kept is not None:
+                    kept = None  # another process moved it: load it
+                    continue
                 if expected_version is not None or attempt == self.max_retries:
                     raise
+                attempt += 1
                 CONFLICT_RETRIES.inc()
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))
                 continue
             except DuplicateCommand as dup:
                 return await self._replay(order_id, dup.record, print_)
+            self.recent.put(new_state)
             position = self.store.position(order_id, appended.positions[-1])
             return CommandResult(order=new_state, position=position, events=events)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _snapshot(self, before: Order, after: Order) -> Order | None:
         every = self.snapshot_every

@@ -34,6 +34,9 @@ class Settings:
     key_prefix: str = "orders"
     partitions: int = 1
     snapshot_every: int = 50
+    #: Orders whose latest state a process keeps to decide its next command
+    #: without loading it (0: load every time).
+    recent_states: int = 10_000
     command_retries: int = 20
     idempotency_ttl: int = 86_400
     #: Events that may wait for one subscriber; past that its subscription ends.
@@ -104,6 +107,8 @@ class Settings:
             raise SettingsError("ORDERS_CONSISTENCY_TIMEOUT_MS/MONGODB_TIMEOUT_MS out of range")
         if self.snapshot_every < 0:
             raise SettingsError("ORDERS_SNAPSHOT_EVERY must be 0 (off) or more")
+        if self.recent_states < 0:
+            raise SettingsError("ORDERS_RECENT_STATES must be 0 (off) or more")
         if self.subscription_buffer < 1:
             raise SettingsError("ORDERS_SUBSCRIPTION_BUFFER must be 1 or more")
 
