@@ -39,6 +39,7 @@ from .metrics import render as render_metrics
 from .readside.deadletters import DeadLetters
 from .readside.facade import ReadSide
 from .readside.keys import ProjectorKeys
+from .readside.mongo import mongo_client
 from .readside.projector import Projector, ProjectorConfig
 from .readside.store import ReadSideUnavailable, ReadStore
 from .service import OrderService
@@ -205,12 +206,7 @@ def build_components(settings: Settings) -> Components:
         live=live,
     )
     if settings.mongodb_url:
-        parts.mongo = AsyncMongoClient(
-            settings.mongodb_url,
-            tz_aware=True,
-            serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
-            connectTimeoutMS=settings.mongodb_timeout_ms,
-        )
+        parts.mongo = mongo_client(settings.mongodb_url, settings.mongodb_timeout_ms)
         read_store = ReadStore(parts.mongo, settings.mongodb_db)
         keys = ProjectorKeys(store.keys, settings.projector_group)
         parts.read_side = ReadSide(

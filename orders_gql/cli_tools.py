@@ -117,6 +117,9 @@ async def _check(settings: Settings) -> int:
         from pymongo import AsyncMongoClient
         from pymongo.errors import PyMongoError
 
+        from .readside.mongo import guard_connect_cancellation
+
+        guard_connect_cancellation()
         client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
             settings.mongodb_url, serverSelectionTimeoutMS=2000
         )

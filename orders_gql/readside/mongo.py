@@ -1,0 +1,64 @@
+"""The MongoDB client of the read side, and a guard against a socket pymongo leaks.
+
+pymongo's async connect (`pymongo.pool_shared._async_create_connection`, 4.9
+up to at least 4.20.1) closes the socket it connects on `TimeoutError` and
+`OSError` only. A task cancelled while the connect is under way abandons the
+socket, and the garbage collector closes it later, with a ResourceWarning, in
+whatever code runs then (PYTHON-5867). `AsyncMongoClient.close()` does exactly
+that: it cancels its server monitor, which, while MongoDB is down, reconnects
+every half second (and at once when an operation wakes it, as the projector's
+failing batches do), so an app shut down while MongoDB is down left a socket
+behind about one time in three.
+
+The guard closes the abandoned socket: it is the `sock` local of the connect's
+frame, which the traceback of the cancellation still holds. Once pymongo closes
+the socket itself, closing it again does nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import socket
+from types import CodeType, TracebackType
+from typing import Any
+
+from pymongo import AsyncMongoClient, pool_shared
+
+_GUARD = "_orders_gql_closes_abandoned_socket"
+
+
+def mongo_client(url: str, timeout_ms: int) -> AsyncMongoClient[Any]:
+    guard_connect_cancellation()
+    return AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
+
+
+def guard_connect_cancellation() -> None:
+    """Make pymongo's async connect close its socket when cancelled (once per process)."""
+    connect = pool_shared._async_create_connection
+    if getattr(connect, _GUARD, False):
+        return
+    code = inspect.unwrap(connect).__code__  # pymongo's, under any functools.wraps wrapper
+
+    @functools.wraps(connect)
+    async def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await connect(*args, **kwargs)
+        except BaseException as exc:  # CancelledError, KeyboardInterrupt, GeneratorExit
+            _close_socket_of(code, exc.__traceback__)
+            raise
+
+    setattr(guarded, _GUARD, True)
+    pool_shared._async_create_connection = guarded
+
+
+def _close_socket_of(code: CodeType, tb: TracebackType | None) -> None:
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            sock = tb.tb_frame.f_locals.get("sock")
+            if isinstance(sock, socket.socket):
+                sock.close()
+            return
+        tb = tb.tb_next
