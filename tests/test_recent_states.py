@@ -42,6 +42,16 @@ async def create(svc: OrderService, order_id: str = "o1") -> None:
     await svc.execute(CreateOrder(order_id, "Ada", "ada@example.com", (ITEM,)), metadata=META)
 
 
+async def confirmed_elsewhere(
+    redis: Redis, keys: KeySpace, **kw: int
+) -> tuple[OrderService, OrderService]:
+    """`mine` created o1 and keeps it PENDING; `other` has confirmed it since."""
+    mine, other = service(redis, keys, **kw), service(redis, keys)
+    await create(mine)
+    await status(other, OrderStatus.CONFIRMED)
+    return mine, other
+
+
 async def status(svc: OrderService, to: OrderStatus, **kw: int) -> int:
     result = await svc.execute(UpdateOrderStatus("o1", to), metadata=META, **kw)
     return result.order.version
@@ -67,9 +77,7 @@ async def test_the_next_command_on_an_order_just_written_is_not_loaded(
 async def test_a_state_another_process_moved_is_refused_only_as_stored(
     redis: Redis, keys: KeySpace
 ) -> None:
-    mine, other = service(redis, keys), service(redis, keys)
-    await create(mine)  # mine keeps it PENDING
-    await status(other, OrderStatus.CONFIRMED)
+    mine, other = await confirmed_elsewhere(redis, keys)
     # PENDING -> PROCESSING would be refused; the stored CONFIRMED allows it.
     assert await status(mine, OrderStatus.PROCESSING) == 3
     await status(other, OrderStatus.SHIPPED)
@@ -84,9 +92,7 @@ async def test_a_state_another_process_moved_is_refused_only_as_stored(
 async def test_a_command_accepted_on_a_stale_state_is_decided_again_on_the_stored_one(
     redis: Redis, keys: KeySpace
 ) -> None:
-    mine, other = service(redis, keys), service(redis, keys)
-    await create(mine)
-    await status(other, OrderStatus.CONFIRMED)
+    mine, _ = await confirmed_elsewhere(redis, keys)
     result = await mine.execute(CancelOrder("o1", "changed my mind"), metadata=META)
     assert result.order.version == 3
     assert result.order.status is OrderStatus.CANCELLED
@@ -97,9 +103,7 @@ async def test_a_command_accepted_on_a_stale_state_is_decided_again_on_the_store
 async def test_expected_version_is_checked_against_the_stored_order(
     redis: Redis, keys: KeySpace
 ) -> None:
-    mine, other = service(redis, keys), service(redis, keys)
-    await create(mine)
-    await status(other, OrderStatus.CONFIRMED)
+    mine, other = await confirmed_elsewhere(redis, keys)
     # mine kept version 1; the order is at 2, which the caller expects.
     assert await status(mine, OrderStatus.PROCESSING, expected_version=2) == 3
     with pytest.raises(ConcurrencyConflict):
@@ -109,9 +113,7 @@ async def test_expected_version_is_checked_against_the_stored_order(
 async def test_a_stale_state_is_reloaded_even_without_conflict_retries(
     redis: Redis, keys: KeySpace
 ) -> None:
-    mine, other = service(redis, keys, max_retries=0), service(redis, keys)
-    await create(mine)
-    await status(other, OrderStatus.CONFIRMED)
+    mine, _ = await confirmed_elsewhere(redis, keys, max_retries=0)
     assert await status(mine, OrderStatus.PROCESSING) == 3
 
 

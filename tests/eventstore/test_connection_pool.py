@@ -20,6 +20,13 @@ def client(server: EmbeddedRedis, size: int, timeout: float = 5) -> Redis:
     return Redis.from_pool(pool)
 
 
+async def holding(redis: Redis, seconds: float) -> asyncio.Task[object]:
+    """A command that keeps its connection for `seconds`."""
+    task = asyncio.create_task(redis.blpop([f"held-{uuid.uuid4().hex}"], timeout=seconds))
+    await asyncio.sleep(0.05)
+    return task
+
+
 async def test_a_burst_larger_than_the_pool_waits_and_every_command_runs(
     redis_server: EmbeddedRedis,
 ) -> None:
@@ -41,10 +48,8 @@ async def test_no_free_connection_within_the_timeout_is_a_clear_error(
     redis_server: EmbeddedRedis,
 ) -> None:
     redis = client(redis_server, size=1, timeout=0.2)
-    key = f"held-{uuid.uuid4().hex}"
     try:
-        holder = asyncio.create_task(redis.blpop([key], timeout=1))
-        await asyncio.sleep(0.05)
+        holder = await holding(redis, 1)
         with pytest.raises(RedisConnectionError, match="No connection available"):
             await redis.ping()
         assert await holder is None
@@ -57,10 +62,8 @@ async def test_a_waiter_that_is_cancelled_does_not_strand_the_next(
     redis_server: EmbeddedRedis,
 ) -> None:
     redis = client(redis_server, size=1, timeout=5)
-    key = f"cancel-{uuid.uuid4().hex}"
     try:
-        holder = asyncio.create_task(redis.blpop([key], timeout=0.3))
-        await asyncio.sleep(0.05)
+        holder = await holding(redis, 0.3)
         first = asyncio.create_task(redis.ping())
         second = asyncio.create_task(redis.ping())
         await asyncio.sleep(0.05)
