@@ -81,7 +81,11 @@ async def wait_until_passed(
     raise NotYetProjected after `timeout`."""
     deadline = time.monotonic() + timeout
     pause = 0.005
-    while not (await has_passed(redis, keys, position) and (ready is None or await ready())):
+    # ready() first: a projector rebuilding wiped read models resets its group
+    # to the log's start and only then marks them ready, so a group read after
+    # ready() holds is the reset one. (The other order could read the group's
+    # old progress, then see ready, and answer from empty read models.)
+    while not ((ready is None or await ready()) and await has_passed(redis, keys, position)):
         if time.monotonic() >= deadline:
             raise NotYetProjected(position.encode(), timeout)
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
