@@ -1,6 +1,6 @@
-"""Building the Redis client: one server (a blocking connection pool) or a
-Redis Cluster (ORDERS_REDIS_CLUSTER=true; the URL names any one node, the
-client discovers the others and follows failovers)."""
+"""Building the Redis client: one server (a pool whose callers wait for a
+free connection) or a Redis Cluster (ORDERS_REDIS_CLUSTER=true; the URL names
+any one node, the client discovers the others and follows failovers)."""
 
 from __future__ import annotations
 
