@@ -7,6 +7,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -89,8 +90,8 @@ async def _append_rates(
     # Alternating short rounds, so that a drift of the machine's speed (these
     # machines are shared) weighs on both sides alike.
     totals = [0, 0]
+    step = seconds / rounds
     for _ in range(rounds):
-        step = seconds / rounds
         totals[0] += sum(await asyncio.gather(*(run_bare(step) for _ in range(concurrency))))
         totals[1] += sum(
             await asyncio.gather(*(run_store(order_id, step) for order_id in order_ids))
@@ -147,13 +148,7 @@ def http_rates(srv: Servers, workdir: Path, seconds: float, rounds: int = 3) -> 
     ):
         warm(port, [TYPENAME])
         warm(port, creates_bodies)
-        limits, creates = [], []
-        for _ in range(rounds):
-            limits.append(run_load("127.0.0.1", port, [TYPENAME], seconds=step))
-            creates.append(
-                run_load("127.0.0.1", port, creates_bodies, seconds=step, check=b"OrderPayload")
-            )
-        typename, created = merged(limits), merged(creates)
+        typename, created = alternating(port, rounds, step, lambda _: creates_bodies)
         rows.append(
             Row(
                 "createOrder over HTTP, one worker, projector in its own process, 32 clients",
@@ -169,20 +164,12 @@ def http_rates(srv: Servers, workdir: Path, seconds: float, rounds: int = 3) -> 
         # Orders of their own per round, seeded from another process: the first
         # step of each is loaded, the next ones decided from the kept state.
         count = int(max(created.rate, 500) * step * 1.5 / 4) + 64
-        limits, updates = [], []
-        for r in range(rounds):
+
+        def update_round(r: int) -> list[list[dict[str, object]]]:
             orders = asyncio.run(_seed(srv, space, count, prefix=f"u{r}-"))
-            limits.append(run_load("127.0.0.1", port, [TYPENAME], seconds=step))
-            updates.append(
-                run_load(
-                    "127.0.0.1",
-                    port,
-                    update_sequences(orders, 32),
-                    seconds=step,
-                    check=b"OrderPayload",
-                )
-            )
-        typename, updated = merged(limits), merged(updates)
+            return update_sequences(orders, 32)
+
+        typename, updated = alternating(port, rounds, step, update_round)
         rows.append(
             Row(
                 "updateOrderStatus (load + decide + append, snapshots every 2), one worker",
@@ -196,6 +183,24 @@ def http_rates(srv: Servers, workdir: Path, seconds: float, rounds: int = 3) -> 
             )
         )
     return rows
+
+
+def alternating(
+    port: int,
+    rounds: int,
+    step: float,
+    bodies: Callable[[int], list[dict[str, object]] | list[list[dict[str, object]]]],
+) -> tuple[LoadResult, LoadResult]:
+    """`{ __typename }` and the mutations of `bodies(round)`, each for `step`
+    seconds, `rounds` times in turn: (the limit's load, the mutations' load)."""
+    limits, figures = [], []
+    for r in range(rounds):
+        round_bodies = bodies(r)
+        limits.append(run_load("127.0.0.1", port, [TYPENAME], seconds=step))
+        figures.append(
+            run_load("127.0.0.1", port, round_bodies, seconds=step, check=b"OrderPayload")
+        )
+    return merged(limits), merged(figures)
 
 
 def merged(results: list[LoadResult]) -> LoadResult:
