@@ -27,9 +27,9 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from .history import OrderEvent
+from .leaves import LeafFieldsExecutor
 
 #: Payload types whose selection gives every subscriber the same result.
 SHARED: tuple[type, ...] = (OrderEvent,)
@@ -120,10 +120,11 @@ class _Executed:
         return self.result
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; a subscription event of a SHARED type is executed
-    once per operation and selection variables, its result reused (without
-    even the copy of the executor graphql-core makes per event)."""
+class SharedEventExecutor(LeafFieldsExecutor):
+    """Strawberry's executor, with plain leaves read in one step (see leaves);
+    a subscription event of a SHARED type is executed once per operation and
+    selection variables, its result reused (without even the copy of the
+    executor graphql-core makes per event)."""
 
     _shared_key: Key | None = None
 
