@@ -38,6 +38,17 @@ class LoadResult:
         return percentile(self.latencies, p)
 
 
+def merged(results: list[LoadResult]) -> LoadResult:
+    """Rounds of one load as one: their requests over their seconds."""
+    return LoadResult(
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+        seconds=sum(r.seconds for r in results),
+        latencies=[x for r in results for x in r.latencies],
+        first_error=next((r.first_error for r in results if r.first_error), ""),
+    )
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

@@ -22,7 +22,7 @@ from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 
 from .harness import Row, Servers, api_server, projector_process
-from .loadgen import LoadResult, run_load
+from .loadgen import LoadResult, merged, run_load
 from .seed import components, seed_orders
 
 ITEM = {"productId": "sku-1", "productName": "Notebook", "quantity": 2, "price": "19.99"}
@@ -201,17 +201,6 @@ def alternating(
             run_load("127.0.0.1", port, round_bodies, seconds=step, check=b"OrderPayload")
         )
     return merged(limits), merged(figures)
-
-
-def merged(results: list[LoadResult]) -> LoadResult:
-    """Rounds of one load as one: their requests over their seconds."""
-    return LoadResult(
-        requests=sum(r.requests for r in results),
-        errors=sum(r.errors for r in results),
-        seconds=sum(r.seconds for r in results),
-        latencies=[x for r in results for x in r.latencies],
-        first_error=next((r.first_error for r in results if r.first_error), ""),
-    )
 
 
 def latency_extra(result: LoadResult) -> dict[str, float]:
