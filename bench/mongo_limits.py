@@ -53,6 +53,7 @@ def _find_one_worker(args: tuple[str, str, str, list[str], float, int]) -> tuple
         coll = client[db][collection]
         rng = random.Random(1)
         done = 0
+        await coll.find_one({"_id": ids[0]})  # connected (a find_one({}) can scan)
         deadline = time.monotonic() + seconds
 
         async def one() -> None:
@@ -61,7 +62,6 @@ def _find_one_worker(args: tuple[str, str, str, list[str], float, int]) -> tuple
                 await coll.find_one({"_id": rng.choice(ids)})
                 done += 1
 
-        await coll.find_one({})
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
@@ -79,4 +79,6 @@ def find_one_rate(
         ((done, elapsed),) = pool.map(
             _find_one_worker, [(url, db, collection, ids, seconds, concurrency)]
         )
+    if not done:
+        raise RuntimeError(f"no find_one on {db}.{collection} answered within {seconds:g} s")
     return done / elapsed
