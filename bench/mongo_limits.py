@@ -14,29 +14,45 @@ from pymongo import AsyncMongoClient, ReplaceOne
 from orders_gql.readside.documents import OrderView
 
 
-async def bulk_upsert_rate(
-    url: str, db: str, sample: dict[str, Any], count: int, batch: int = 500
-) -> float:
-    """Documents/s for unordered bulk upserts of `count` copies of `sample`
-    (new ids), `batch` per bulk write, into a collection with the order
-    views' indexes: what the projector's own writes are bounded by."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(url)
-    try:
-        coll = client[db]["upsert_limit"]
-        await coll.drop()
-        await coll.create_indexes(list(OrderView.Settings.indexes))
+class BulkUpserts:
+    """Unordered bulk upserts of copies of `sample` (new ids), `batch` per bulk
+    write, into a collection with the order views' indexes: what the
+    projector's own writes are bounded by. Run in chunks (`run`), so that a
+    scenario can alternate them with what it holds against them."""
+
+    def __init__(self, url: str, db: str, sample: dict[str, Any], batch: int = 500) -> None:
+        self.client: AsyncMongoClient[Any] = AsyncMongoClient(url)
+        self.coll = self.client[db]["upsert_limit"]
+        self.sample = sample
+        self.batch = batch
+        self.written = 0
+        self.seconds = 0.0
+
+    async def __aenter__(self) -> BulkUpserts:
+        await self.coll.drop()
+        await self.coll.create_indexes(list(OrderView.Settings.indexes))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.coll.drop()
+        await self.client.close()
+
+    async def run(self, count: int) -> None:
+        """`count` more documents; their time is added to `seconds`."""
         started = time.perf_counter()
-        for start in range(0, count, batch):
+        end = self.written + count
+        for start in range(self.written, end, self.batch):
             ops = [
-                ReplaceOne({"_id": f"L{n}"}, {**sample, "_id": f"L{n}"}, upsert=True)
-                for n in range(start, min(count, start + batch))
+                ReplaceOne({"_id": f"L{n}"}, {**self.sample, "_id": f"L{n}"}, upsert=True)
+                for n in range(start, min(end, start + self.batch))
             ]
-            await coll.bulk_write(ops, ordered=False)
-        elapsed = time.perf_counter() - started
-        await coll.drop()
-        return count / elapsed
-    finally:
-        await client.close()
+            await self.coll.bulk_write(ops, ordered=False)
+        self.seconds += time.perf_counter() - started
+        self.written = end
+
+    @property
+    def rate(self) -> float:
+        return self.written / self.seconds
 
 
 def _find_one_worker(args: tuple[str, str, str, list[str], float, int]) -> tuple[int, float]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from orders_gql.app import Components, build_components
 from orders_gql.domain.commands import CreateOrder, ItemInput, Metadata, UpdateOrderStatus
 from orders_gql.domain.status import OrderStatus
+from orders_gql.readside.projector import Projector
 from orders_gql.service import OrderService
 from orders_gql.settings import Settings
 
@@ -90,13 +91,19 @@ async def advance(
 
 async def project_all(parts: Components) -> tuple[int, float]:
     """Run the projector until it finds nothing new; (events, seconds busy)."""
-    projector = parts.projector()
+    return await project_some(parts.projector())
+
+
+async def project_some(projector: Projector, at_least: float = float("inf")) -> tuple[int, float]:
+    """Run `projector` until it projected `at_least` events or finds nothing
+    new; (events, seconds busy)."""
     started = time.perf_counter()
     busy_until = started
     total = 0
-    while True:
+    while total < at_least:
         count = await projector.step()
         if not count:
-            return total, busy_until - started
+            break
         total += count
         busy_until = time.perf_counter()
+    return total, busy_until - started
