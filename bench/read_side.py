@@ -125,15 +125,20 @@ def _replay(srv: Servers, space: str, workdir: Path) -> dict[str, float]:
 
 
 def statistics_queries_replay(
-    srv: Servers, workdir: Path, seconds: float, upsert_limit: float, big: int = 100_000
+    srv: Servers,
+    workdir: Path,
+    seconds: float,
+    upsert_limit: float,
+    big: int = 100_000,
+    rounds: int = 3,
 ) -> list[Row]:
     assert srv.mongo is not None
     space = "s"
     small = 1_000
     latency_seconds = max(3.0, seconds / 3)
 
-    async def seed(numbers: range, project: bool) -> list[str]:
-        async with components(srv.settings(space)) as parts:
+    async def seed(numbers: range, project: bool, where: str = space) -> list[str]:
+        async with components(srv.settings(where)) as parts:
             parts.service.clock = spread_clock()
             ids = await seed_orders(parts.service, numbers, customers=CUSTOMERS)
             if project:
@@ -141,13 +146,13 @@ def statistics_queries_replay(
             return ids
 
     rows: list[Row] = []
-    note(f"statistics: seeding {small:,} orders")
+    note(f"statistics: seeding {small:,} orders, twice (the limit keeps its own)")
     ids = asyncio.run(seed(range(small), project=True))
-    with api_server(srv, workdir, "--no-projector", space=space) as port:
-        at_small = {}
-        for query in (SUMMARY, TOP):  # each warmed up for a second, at both sizes
-            _latency(port, query, 1)
-            at_small[query] = _latency(port, query, latency_seconds)
+    asyncio.run(seed(range(small), project=True, where=f"{space}_small"))
+    with (
+        api_server(srv, workdir, "--no-projector", space=space) as port,
+        api_server(srv, workdir, "--no-projector", space=f"{space}_small") as small_port,
+    ):
         note(f"replay: seeding to {small * 10:,} events")
         ids += asyncio.run(seed(range(small, small * 10), project=False))
         ten = _replay(srv, space, workdir)
@@ -179,21 +184,30 @@ def statistics_queries_replay(
                 "<= 1.3",
             )
         )
+        # Each size on an API process of its own, alternating in short rounds
+        # (measured at 1,000 orders first and at 100,000 after the replays,
+        # the two met a different machine: p50 3.6 vs 5.3 ms for one document
+        # read either way).
         for query, name in ((SUMMARY, "orderSummary"), (TOP, "topCustomers(limit: 10)")):
             _latency(port, query, 1)
-            at_big = _latency(port, query, latency_seconds)
+            _latency(small_port, query, 1)
+            at_big, at_small = [], []
+            for _ in range(rounds):
+                at_small.append(_latency(small_port, query, latency_seconds / rounds))
+                at_big.append(_latency(port, query, latency_seconds / rounds))
+            big_result, small_result = merged(at_big), merged(at_small)
             rows.append(
                 Row(
                     f"{name} p99 at {big:,} orders (4 clients)",
                     "ms",
-                    at_big.percentile(0.99) * 1000,
+                    big_result.percentile(0.99) * 1000,
                     "ms",
-                    f"the same at {small:,} orders",
-                    at_small[query].percentile(0.99) * 1000,
+                    f"the same at {small:,} orders (own API process), alternating",
+                    small_result.percentile(0.99) * 1000,
                     "<= 1.2",
                     {
-                        "p50_ms": at_big.percentile(0.5) * 1000,
-                        f"p50_ms_at_{small}": at_small[query].percentile(0.5) * 1000,
+                        "p50_ms": big_result.percentile(0.5) * 1000,
+                        f"p50_ms_at_{small}": small_result.percentile(0.5) * 1000,
                     },
                 )
             )
@@ -247,6 +261,8 @@ def _queries(
         if done is None:
             note(f"queries: {name}")
         result = done or run_load("127.0.0.1", port, bodies, seconds=seconds, concurrency=clients)
+        if result.errors:
+            note(f"{name}: {result.errors} errors, first: {result.first_error}")
         rows.append(
             Row(
                 f"{name} at {len(ids):,} orders, {clients} clients",
