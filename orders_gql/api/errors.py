@@ -98,7 +98,7 @@ class ServiceUnavailable(GraphQLError):
 
     def __init__(self, what: str) -> None:
         super().__init__(
-            f"{what} is unavailable; nothing was written, retry later",
+            f"{what}: unavailable; nothing was written, retry later",
             extensions={"code": "SERVICE_UNAVAILABLE"},
         )
 
