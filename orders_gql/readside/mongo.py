@@ -28,10 +28,23 @@ from pymongo import AsyncMongoClient, pool_shared
 _GUARD = "_orders_gql_closes_abandoned_socket"
 
 
+#: How long a connect, and the driver's heartbeat, may take (pymongo's default).
+#: pymongo drops a server whose heartbeat outlasts it, interrupting the
+#: queries it is running: with the short `timeout_ms` here, SecantusDB (one
+#: Python process, late with heartbeats while it scans) had every query of
+#: over 12 s cancelled (searchOrders at 100,000 orders).
+CONNECT_TIMEOUT_MS = 20_000
+
+
 def mongo_client(url: str, timeout_ms: int) -> AsyncMongoClient[Any]:
+    """The read side's client: a call waits `timeout_ms` for a usable server
+    (then SERVICE_UNAVAILABLE); a server slow to answer keeps its queries."""
     guard_connect_cancellation()
     return AsyncMongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=max(timeout_ms, CONNECT_TIMEOUT_MS),
     )
 
 
