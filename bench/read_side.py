@@ -84,14 +84,11 @@ def projection(srv: Servers, events: int = 50_000, rounds: int = 5) -> tuple[lis
             projector = parts.projector()
             count, seconds = 0, 0.0
             async with BulkUpserts(srv.mongo.url, f"{space}_limit", sample) as limit:
-                for r in range(rounds):
-                    done, busy = await project_some(projector, events * (r + 1) / rounds - count)
+                for r in range(rounds):  # the last round projects what is left
+                    share = events * (r + 1) / rounds - count if r < rounds - 1 else float("inf")
+                    done, busy = await project_some(projector, share)
                     count, seconds = count + done, seconds + busy
                     await limit.run(done)
-                count, seconds = (
-                    count + (rest := await project_some(projector))[0],
-                    seconds + rest[1],
-                )
                 return count, seconds, limit.rate
 
     count, seconds, limit = asyncio.run(main())
