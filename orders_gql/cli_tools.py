@@ -114,15 +114,11 @@ async def _check(settings: Settings) -> int:
         failures += 1
         print("redis    -    not configured (ORDERS_REDIS_URL) and no running serve found")
     if settings.mongodb_url:
-        from pymongo import AsyncMongoClient
         from pymongo.errors import PyMongoError
 
-        from .readside.mongo import guard_connect_cancellation
+        from .readside.mongo import mongo_client
 
-        guard_connect_cancellation()
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-            settings.mongodb_url, serverSelectionTimeoutMS=2000
-        )
+        client = mongo_client(settings.mongodb_url, 2000)
         try:
             build = await client.admin.command("buildInfo")
             hello = await client.admin.command("hello")
