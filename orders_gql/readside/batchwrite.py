@@ -22,13 +22,11 @@ from pymongo.errors import BulkWriteError
 from .batch import Conflict
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
 from .generations import ReadModels
+from .pointreads import IN_CHUNK
 from .projection import Contribution, apply_to_customer, apply_to_summary, name_key
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
-#: Ids per `$in` lookup. SecantusDB matches each candidate against the whole
-#: `$in` list, so one lookup of n ids costs n^2; chunks keep it linear.
-IN_CHUNK = 100
 DUPLICATE_KEY = 11000
 
 

@@ -4,7 +4,7 @@ suffixed with the generation's name (`order_views_g1`), created on first use."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from .documents import (
     OrderView,
     OrderViewFields,
 )
+from .pointreads import PointReads
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class ReadModels:
     views: Any  # Document classes built at run time, see _document
     customers: Any
     summary: Any
+    #: Single views by id, gathered across concurrent reads (see pointreads).
+    views_by_id: PointReads = field(compare=False)
 
     def collection_names(self) -> list[str]:
         return [m.get_collection_name() for m in (self.views, self.customers, self.summary)]
@@ -56,11 +59,13 @@ def _document(template: type[Document], fields: type[BaseModel], generation: str
 def models_for(generation: str) -> ReadModels:
     """New document classes of a generation. Beanie binds a class to one
     database client, so each Binder (each client) has classes of its own."""
+    views = _document(OrderView, OrderViewFields, generation)
     return ReadModels(
         generation,
-        _document(OrderView, OrderViewFields, generation),
+        views,
         _document(CustomerStats, CustomerStatsFields, generation),
         _document(OrderSummary, OrderSummaryFields, generation),
+        PointReads(views.get_pymongo_collection),
     )
 
 

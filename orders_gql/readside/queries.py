@@ -136,15 +136,10 @@ async def list_orders(
 
 
 async def get_order(models: ReadModels, order_id: str) -> StoredView | None:
-    try:
-        # By _id alone (SecantusDB plans a second field per query; _id alone is
-        # a point lookup), with pymongo (Beanie's FindOne and Document cost a
-        # tenth of a single-order read).
-        raw: StoredView | None = await models.views.get_pymongo_collection().find_one(
-            {"_id": order_id}
-        )
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
+    # By _id alone (SecantusDB plans a second field per query; _id alone is a
+    # point lookup), with pymongo (Beanie's FindOne and Document cost a tenth
+    # of a single-order read), gathered with concurrent reads (see pointreads).
+    raw = await models.views_by_id.get(order_id)
     if raw is None or raw.get("deleted"):
         return None
     return raw

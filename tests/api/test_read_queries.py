@@ -3,6 +3,7 @@ running in the app (read your writes via consistentWith)."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import httpx
@@ -218,3 +219,16 @@ async def test_bad_arguments_are_top_level_errors_with_a_field(client: httpx.Asy
 
 async def test_unknown_order_is_null(client: httpx.AsyncClient) -> None:
     assert (await ok(client, ORDER, id="no-such-order"))["order"] is None
+
+
+async def test_concurrent_single_order_reads_each_get_their_order(
+    client: httpx.AsyncClient,
+) -> None:
+    # Reads that arrive together are answered by one MongoDB query
+    # (readside.pointreads); each request must still get its own order.
+    created = [await create(client, name=f"Customer {n}") for n in range(4)]
+    pos = created[-1][1]
+    wanted = [oid for oid, _ in created] * 2 + ["o-unknown-1"]
+    answers = await asyncio.gather(*(ok(client, ORDER, id=oid, pos=pos) for oid in wanted))
+    got = [a["order"] and a["order"]["orderId"] for a in answers]
+    assert got == [*wanted[:-1], None]
