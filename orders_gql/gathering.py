@@ -14,12 +14,21 @@ arrives alone costs one loop turn more.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+def _copy(exc: Exception) -> BaseException:
+    """An exception like `exc` (type, arguments, attributes), for one caller."""
+    try:
+        return copy.copy(exc)
+    except Exception:  # a type that cannot be rebuilt from its arguments
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 class _Batch(Generic[Item, Result]):
@@ -42,10 +51,10 @@ class Gathering(Generic[Item, Result]):
         self,
         send: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]],
         most: int,
-        failed: Callable[[Exception], BaseException] = copy.copy,
+        failed: Callable[[Exception], BaseException] | None = None,
     ) -> None:
         self._send = send
-        self._failed = failed
+        self._failed = failed or _copy
         self.most = most
         self._open: _Batch[Item, Result] | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -55,7 +64,9 @@ class Gathering(Generic[Item, Result]):
         batch = self._open
         if batch is None or batch.loop is not loop or len(batch.items) >= self.most:
             batch = self._open = _Batch(loop)
-            loop.call_soon(self._start, batch)
+            # An empty context: the batch belongs to no one caller (its
+            # correlation id, say, would be the first caller's).
+            loop.call_soon(self._start, batch, context=contextvars.Context())
         future: asyncio.Future[Result] = loop.create_future()
         batch.items.append(item)
         batch.futures.append(future)

@@ -4,6 +4,7 @@ each caller still gets its own answer, its own error, its own cancellation."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Sequence
 
 import pytest
@@ -101,3 +102,33 @@ async def test_cancelling_the_batch_cancels_its_callers() -> None:
     running.cancel()
     got = await asyncio.gather(*callers, return_exceptions=True)
     assert [type(g) for g in got] == [asyncio.CancelledError] * 2
+
+
+async def test_the_batch_runs_in_no_callers_context() -> None:
+    who: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+    seen: list[str] = []
+
+    async def send(items: list[int]) -> list[int]:
+        seen.append(who.get())
+        return items
+
+    gathering: Gathering[int, int] = Gathering(send, most=10)
+
+    async def caller(name: str, item: int) -> int:
+        who.set(name)
+        return await gathering(item)
+
+    assert await asyncio.gather(caller("first", 1), caller("second", 2)) == [1, 2]
+    assert seen == ["nobody"]
+
+
+async def test_an_error_that_cannot_be_copied_still_reaches_every_caller() -> None:
+    class Odd(Exception):
+        def __init__(self, code: int, text: str) -> None:
+            super().__init__(text)  # args no longer match __init__
+            self.code = code
+
+    gathering: Gathering[int, int] = Gathering(Recorder(fail=Odd(7, "odd")), most=10)
+    got = await asyncio.gather(gathering(1), gathering(2), return_exceptions=True)
+    assert [type(g) for g in got] == [RuntimeError, RuntimeError]
+    assert all(str(g) == "Odd: odd" for g in got)
