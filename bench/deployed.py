@@ -1,5 +1,5 @@
 """createOrder as deployed by default (`orders-gql serve`, projector in the
-same process): the full rate, the lag after a burst at that rate until the
+same process, on a thread of its own): the full rate, the lag after a burst at that rate until the
 lists and the summary count every order, and the append-to-visible lag at
 half that rate."""
 
@@ -34,7 +34,7 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
         used = {k: cpu_seconds(p) - before[k] for k, p in pids.items()}
         rows.append(
             Row(
-                "createOrder over HTTP as deployed (serve, projector in-process), 32 clients",
+                "createOrder over HTTP as deployed (serve, projector on its thread), 32 clients",
                 "mutations/s",
                 burst.rate,
                 "/s",

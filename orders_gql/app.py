@@ -36,6 +36,7 @@ from .live.log_tail import LogTail
 from .logs import correlation_id
 from .metrics import collect as collect_metrics
 from .metrics import render as render_metrics
+from .projector_thread import ProjectorThread
 from .readside.deadletters import DeadLetters
 from .readside.facade import ReadSide
 from .readside.keys import ProjectorKeys
@@ -241,9 +242,13 @@ def create_app(settings: Settings) -> Starlette:
         with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # else learnt on first use
             await parts.open()
         stop = asyncio.Event()
-        task = None
+        task = thread = None
         if settings.projector and parts.read_side is not None:
-            task = asyncio.create_task(parts.projector().run(stop), name="projector")
+            if settings.projector_thread:
+                thread = ProjectorThread(lambda: build_components(settings))
+                thread.start()
+            else:
+                task = asyncio.create_task(parts.projector().run(stop), name="projector")
         await parts.hub.start()
         try:
             yield
@@ -252,6 +257,8 @@ def create_app(settings: Settings) -> Starlette:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(task, 5)  # it ends after its current batch
+            if thread is not None:
+                await thread.stop(5)
             await parts.hub.stop()
             await parts.aclose()
 

@@ -43,6 +43,9 @@ class Settings:
     subscription_buffer: int = 256
     #: Run the projector inside `serve` (off: `serve --no-projector`).
     projector: bool = True
+    #: serve's projector on a thread and event loop of its own (fresher read
+    #: models under load); off: on the API's event loop (more requests/s).
+    projector_thread: bool = True
     projector_group: str = "projector"
     projector_batch: int = 500
     #: Entries pending this long on a consumer are taken over by another.
