@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 from decimal import Decimal
-from typing import Any
 
 import strawberry
-from bson import Decimal128
 
 from ..domain.status import OrderStatus as DomainStatus
 from ..readside import documents as docs
+from ..readside.decimals import stored_decimal
 from ..readside.queries import StoredView
 from .types import Order, OrderItem, OrderStatus, StatusChange
 
@@ -44,24 +42,6 @@ def order_from_document(view: StoredView) -> Order:
         for s in view["status_history"]
     ]
     return order
-
-
-_HALVES = struct.Struct("<QQ")
-_SPECIAL = 0x6000000000000000  # NaN, infinity and the large-coefficient form
-_MAX_COEFFICIENT = 10**34 - 1
-
-
-def stored_decimal(value: Any) -> Decimal:
-    """A stored money value as a Decimal: what `Decimal128.to_decimal` gives, at
-    a quarter of its time (it builds the digits one byte at a time)."""
-    if not isinstance(value, Decimal128):
-        return Decimal(value)
-    low, high = _HALVES.unpack(value.bid)
-    coefficient = ((high & 0x1FFFFFFFFFFFF) << 64) | low
-    if high & _SPECIAL == _SPECIAL or coefficient > _MAX_COEFFICIENT:
-        return value.to_decimal()
-    sign = "-" if high >> 63 else ""
-    return Decimal(f"{sign}{coefficient}E{((high >> 49) & 0x3FFF) - 6176}")
 
 
 def money(amount_cents: int) -> Decimal:

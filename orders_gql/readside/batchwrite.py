@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from bson import Decimal128
 from pydantic import BaseModel
 from pymongo import InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError
 
 from .batch import Conflict
+from .decimals import decimal128_of
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
 from .generations import ReadModels
 from .pointreads import IN_CHUNK
@@ -44,7 +44,7 @@ def _bson(value: Any) -> Any:
     if isinstance(value, list):
         return [_bson(v) for v in value]
     if isinstance(value, Decimal):
-        return Decimal128(value)
+        return decimal128_of(value)
     return value
 
 

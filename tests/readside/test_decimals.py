@@ -1,5 +1,6 @@
-"""Money read back from MongoDB: stored_decimal gives what bson's own
-Decimal128.to_decimal gives, digits, exponent and sign included."""
+"""Money to and from MongoDB: decimal128_of gives what bson's Decimal128(value)
+gives, bit for bit, and stored_decimal what its to_decimal gives, digits,
+exponent and sign included."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from decimal import Decimal
 import pytest
 from bson import Decimal128
 
-from orders_gql.api.readtypes import stored_decimal
+from orders_gql.readside.decimals import decimal128_of, stored_decimal
 
 
 def same(a: Decimal, b: Decimal) -> bool:
@@ -55,3 +56,40 @@ def test_random_bit_patterns_as_bson_reads_them() -> None:
 def test_plain_values_pass_through() -> None:
     assert same(stored_decimal("19.99"), Decimal("19.99"))
     assert same(stored_decimal(Decimal("2.50")), Decimal("2.50"))
+
+
+def _as_bson_stores(value: Decimal) -> tuple[str, bytes | str]:
+    """What bson makes of `value`: its bits, or the error it raises."""
+    try:
+        return "bits", Decimal128(value).bid
+    except Exception as exc:
+        return "error", type(exc).__name__
+
+
+def _as_we_store(value: Decimal) -> tuple[str, bytes | str]:
+    try:
+        return "bits", decimal128_of(value).bid
+    except Exception as exc:
+        return "error", type(exc).__name__
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["19.99", "0.01", "0", "0.00", "-0", "-0.00", "-12.50", "1E+3", "5", "1000000.00",
+     "123456789012345678901234567890.1234", "9999999999999999999999999999999999",
+     "99999999999999999999999999999999999", "1E-6176", "1E-6177", "1E+6111", "1E+6112",
+     "12E+6110", "NaN", "-NaN", "sNaN", "NaN5", "Infinity", "-Infinity"],
+)  # fmt: skip
+def test_values_are_stored_as_bson_stores_them(text: str) -> None:
+    value = Decimal(text)
+    assert _as_we_store(value) == _as_bson_stores(value)
+
+
+def test_random_values_are_stored_as_bson_stores_them() -> None:
+    """Any digits (up to 40), any exponent around Decimal128's range, either sign."""
+    rng = random.Random(7)
+    for _ in range(20_000):
+        digits = tuple(rng.randrange(10) for _ in range(rng.randrange(1, 41)))
+        exponent = rng.choice([rng.randrange(-8, 3), rng.randrange(-6200, 6200)])
+        value = Decimal((rng.randrange(2), digits, exponent))
+        assert _as_we_store(value) == _as_bson_stores(value), value
