@@ -18,8 +18,10 @@ from ..gathering import Gathering
 from .batch import ReadSideUnavailable
 
 #: Ids per `$in` lookup. SecantusDB matches each candidate against the whole
-#: `$in` list, so one lookup of n ids costs n^2; chunks keep it linear.
-IN_CHUNK = 100
+#: `$in` list, so one lookup of n ids costs n^2; chunks keep it linear. 500
+#: existing ids in one transaction: 57 ms in chunks of 100, 42 in chunks of
+#: 50, 40-44 in chunks of 25 (a round trip each).
+IN_CHUNK = 50
 
 Document = Mapping[str, Any]
 
