@@ -75,6 +75,13 @@ def test_serve_with_embedded_servers_keeps_data_across_restarts(serve) -> None: 
         f"{base}/graphql", json={"query": CREATE, "variables": {"input": order_input()}}
     ).json()
     order_id = body["data"]["createOrder"]["order"]["orderId"]
+    # the projector (on its own thread in serve) brings it to the read models
+    read = "query($id: ID!, $pos: String) { order(orderId: $id, consistentWith: $pos) { status } }"
+    position = body["data"]["createOrder"]["position"]
+    seen = httpx.post(
+        f"{base}/graphql", json={"query": read, "variables": {"id": order_id, "pos": position}}
+    ).json()
+    assert seen == {"data": {"order": {"status": "PENDING"}}}
     servers = json.loads((data_dir / "servers.json").read_text())
     with redis.Redis.from_url(servers["redis_url"]) as r:
         entries = r.xrange(f"orders:{{p0}}:order:{order_id}")
