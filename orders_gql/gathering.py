@@ -44,8 +44,9 @@ class Gathering(Generic[Item, Result]):
     `send` answers each item in order, with its result or an exception
     instance (raised to that caller alone). When `send` itself raises, every
     caller gets `failed(exc)`, an exception of its own (by default a copy, of
-    the same type), caused by it. A cancelled caller
-    cancels only its own wait: its item is sent all the same."""
+    the same type), caused by it. A cancelled caller cancels only its own
+    wait: its item is sent all the same. At most `most` items go in a batch;
+    more that arrive in the same turn start the next one."""
 
     def __init__(
         self,
