@@ -65,10 +65,6 @@ class ProjectorThread:
         finally:
             await parts.aclose()
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     async def stop(self, timeout: float = 5.0) -> None:
         """Ask the projector to stop after its current batch; wait up to `timeout`."""
         loop, stop = self._loop, self._stop
