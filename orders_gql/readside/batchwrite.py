@@ -105,17 +105,31 @@ async def _write(
     session: AsyncClientSession,
     replaced: dict[str, dict[str, Any]],
     inserted: list[dict[str, Any]],
+    reinsert: bool,
 ) -> None:
     """Replace documents read in this transaction and insert new ones, in one
-    bulk write; raises Conflict when one changed or appeared since."""
-    ops: list[Any] = [ReplaceOne({"_id": key}, doc) for key, doc in replaced.items()]
-    ops += [InsertOne(doc) for doc in inserted]
+    bulk write; raises Conflict when one changed or appeared since. With
+    `reinsert`, the replaced documents are deleted first (by `$in`) and
+    inserted again with the new ones: the same outcome, as the transaction
+    commits both or neither."""
+    collection = document.get_pymongo_collection()
+    ops: list[Any] = [InsertOne(doc) for doc in inserted]
+    if reinsert:
+        ids = list(replaced)
+        deleted = 0
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            result = await collection.delete_many({"_id": {"$in": chunk}}, session=session)
+            deleted += result.deleted_count
+        if deleted != len(ids):
+            raise Conflict("a read model document vanished under the batch")
+        ops = [InsertOne(doc) for doc in replaced.values()] + ops
+    else:
+        ops = [ReplaceOne({"_id": key}, doc) for key, doc in replaced.items()] + ops
     if not ops:
         return
     try:
-        result = await document.get_pymongo_collection().bulk_write(
-            ops, ordered=False, session=session
-        )
+        result = await collection.bulk_write(ops, ordered=False, session=session)
     except BulkWriteError as exc:
         if any(e.get("code") == DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
             raise Conflict("a read model document appeared under the batch") from exc
@@ -137,18 +151,20 @@ async def write_batch(
 ) -> None:
     """Write `after`, the new views of the batch's orders, `stored` before."""
     before = stored.lean
-    # Existing views are replaced, filtered on _id alone: `before` was read in
-    # this transaction, and a transaction that writes a document changed since
-    # its snapshot aborts with a WriteConflict (and is retried), so the version
-    # it was read at guards the write. New views are inserted: one that appeared
-    # since the snapshot is a duplicate key, a Conflict. (On SecantusDB a second
-    # field in the filter costs a query plan per document, an update operator a
-    # third more than a replacement, and an upsert twice an insert.)
+    # Existing views are replaced (or deleted and inserted again), filtered on
+    # _id alone: `before` was read in this transaction, and a transaction that
+    # writes a document changed since its snapshot aborts with a WriteConflict
+    # (and is retried), so the version it was read at guards the write. New
+    # views are inserted: one that appeared since the snapshot is a duplicate
+    # key, a Conflict. (On SecantusDB a second field in the filter costs a
+    # query plan per document, an update operator a third more than a
+    # replacement, and an upsert twice an insert.)
     await _write(
         models.views,
         session,
         {oid: stored.replacement(view) for oid, view in after.items() if oid in before},
         [as_document(view) for oid, view in after.items() if oid not in before],
+        models.reinsert,
     )
 
     summary_doc = await models.summary.get_pymongo_collection().find_one(
@@ -190,6 +206,7 @@ async def write_batch(
         session,
         {c.id: as_document(c) for c in customers.values() if c.id in known},
         [as_document(c) for c in customers.values() if c.id not in known],
+        models.reinsert,
     )
     await models.summary.get_pymongo_collection().replace_one(
         {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session

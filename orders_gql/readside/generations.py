@@ -22,6 +22,7 @@ from .documents import (
     OrderView,
     OrderViewFields,
 )
+from .mongo import reinserting_is_cheaper
 from .pointreads import PointReads
 
 
@@ -35,6 +36,10 @@ class ReadModels:
     summary: Any
     #: Single views by id, gathered across concurrent reads (see pointreads).
     views_by_id: PointReads = field(compare=False)
+    #: The projector rewrites a stored document by deleting and inserting it
+    #: again in its transaction instead of replacing it (see
+    #: mongo.reinserting_is_cheaper).
+    reinsert: bool = field(default=False, compare=False)
 
     def collection_names(self) -> list[str]:
         return [m.get_collection_name() for m in (self.views, self.customers, self.summary)]
@@ -56,7 +61,7 @@ def _document(template: type[Document], fields: type[BaseModel], generation: str
                                            "__module__": __name__})  # fmt: skip
 
 
-def models_for(generation: str) -> ReadModels:
+def models_for(generation: str, reinsert: bool = False) -> ReadModels:
     """New document classes of a generation. Beanie binds a class to one
     database client, so each Binder (each client) has classes of its own."""
     views = _document(OrderView, OrderViewFields, generation)
@@ -66,6 +71,7 @@ def models_for(generation: str) -> ReadModels:
         _document(CustomerStats, CustomerStatsFields, generation),
         _document(OrderSummary, OrderSummaryFields, generation),
         PointReads(views.get_pymongo_collection),
+        reinsert,
     )
 
 
@@ -74,10 +80,13 @@ def new_generation_name() -> str:
 
 
 class Binder:
-    """Initialises Beanie (and so the indexes) once per database and generation."""
+    """Initialises Beanie (and so the indexes) once per database and generation.
+    `reinsert`: how the projector rewrites documents (ReadModels.reinsert);
+    None asks the server which is cheaper, once."""
 
-    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+    def __init__(self, db: AsyncDatabase, reinsert: bool | None = None) -> None:  # type: ignore[type-arg]
         self.db = db
+        self.reinsert = reinsert
         self._bound: set[str] = set()
         self._models: dict[str, ReadModels] = {}
         self._lock = asyncio.Lock()
@@ -88,7 +97,9 @@ class Binder:
     async def generation(self, generation: str) -> ReadModels:
         models = self._models.get(generation)
         if models is None:
-            models = self._models[generation] = models_for(generation)
+            if self.reinsert is None:
+                self.reinsert = await reinserting_is_cheaper(self.db)
+            models = self._models.setdefault(generation, models_for(generation, self.reinsert))
         await self._bind(generation, [models.views, models.customers, models.summary])
         return models
 

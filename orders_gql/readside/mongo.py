@@ -24,6 +24,7 @@ from types import CodeType, TracebackType
 from typing import Any
 
 from pymongo import AsyncMongoClient, pool_shared
+from pymongo.asynchronous.database import AsyncDatabase
 
 _GUARD = "_orders_gql_closes_abandoned_socket"
 
@@ -46,6 +47,21 @@ def mongo_client(url: str, timeout_ms: int) -> AsyncMongoClient[Any]:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=max(timeout_ms, CONNECT_TIMEOUT_MS),
     )
+
+
+async def reinserting_is_cheaper(db: AsyncDatabase[Any]) -> bool:
+    """Whether this server rewrites a document faster when it is deleted and
+    inserted again (in one transaction) than when it is replaced.
+
+    True on SecantusDB: its update path plans the query and reads the
+    collection's index definitions again for every document, where a delete by
+    `$in` and an insert do that once per command. An order view with the view
+    indexes, 500 per transaction: a replacement costs it 716-742 us of CPU, a
+    delete (in chunks of 50 ids) and insert 502-510 us, an insert alone 288 us.
+    False on mongod, which replaces a document updating only the index keys
+    that change, and writes one oplog entry for it instead of two."""
+    info = await db.command("buildInfo")
+    return "secantusVersion" in info
 
 
 def guard_connect_cancellation() -> None:

@@ -50,10 +50,12 @@ ACTIVE_MAX_AGE = 0.5
 class ReadStore:
     """MongoDB access of the read side; one per process and database."""
 
-    def __init__(self, client: AsyncMongoClient[Any], db_name: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[Any], db_name: str, reinsert: bool | None = None
+    ) -> None:
         self.client = client
         self.db = client[db_name]
-        self.binder = Binder(self.db)
+        self.binder = Binder(self.db, reinsert)
         self.pointer = self.db["readside"]
         self.checkpoints = self.db[Checkpoint.Settings.name]
         self._active: str | None = None
