@@ -1,7 +1,7 @@
-"""createOrder as deployed by default (`orders-gql serve`, projector in the
-same process, on a thread of its own): the full rate, the lag after a burst at that rate until the
-lists and the summary count every order, and the append-to-visible lag at
-half that rate."""
+"""createOrder as deployed by default (`orders-gql serve`, its projector in a
+process of its own, which serve starts): the full rate, the lag after a burst
+at that rate until the lists and the summary count every order, and the
+append-to-visible lag at half that rate."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
         used = {k: cpu_seconds(p) - before[k] for k, p in pids.items()}
         rows.append(
             Row(
-                "createOrder over HTTP as deployed (serve, projector on its thread), 32 clients",
+                "createOrder over HTTP as deployed (serve, its projector process), 32 clients",
                 "mutations/s",
                 burst.rate,
                 "/s",

@@ -36,6 +36,7 @@ from .live.log_tail import LogTail
 from .logs import correlation_id
 from .metrics import collect as collect_metrics
 from .metrics import render as render_metrics
+from .projector_process import ProjectorProcess
 from .projector_thread import ProjectorThread
 from .readside.deadletters import DeadLetters
 from .readside.facade import ReadSide
@@ -244,7 +245,10 @@ def create_app(settings: Settings) -> Starlette:
         stop = asyncio.Event()
         task = thread = None
         if settings.projector and parts.read_side is not None:
-            if settings.projector_thread:
+            if settings.projector_mode == "process":
+                app.state.projector_process = ProjectorProcess(settings)
+                app.state.projector_process.start()
+            elif settings.projector_mode == "thread":
                 thread = ProjectorThread(lambda: build_components(settings))
                 thread.start()
             else:
@@ -259,6 +263,8 @@ def create_app(settings: Settings) -> Starlette:
                     await asyncio.wait_for(task, 5)  # it ends after its current batch
             if thread is not None:
                 await thread.stop(5)
+            if app.state.projector_process is not None:
+                await app.state.projector_process.stop(5)
             await parts.hub.stop()
             await parts.aclose()
 
@@ -298,6 +304,8 @@ def create_app(settings: Settings) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         keys = parts.read_side.keys if parts.read_side is not None else None
+        if app.state.projector_process is not None:
+            app.state.projector_process.report()
         with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # scrape what can be read
             await collect_metrics(parts.redis, keys, parts.hub)
         body, content_type = render_metrics()
@@ -322,4 +330,5 @@ def create_app(settings: Settings) -> Starlette:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
     app.state.components = parts
+    app.state.projector_process = None
     return app

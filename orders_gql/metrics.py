@@ -35,6 +35,15 @@ DEAD_LETTERS = Gauge("orders_dead_letters", "Events parked in the dead-letter st
 SUBSCRIBERS = Gauge("orders_subscribers", "Open GraphQL subscriptions in this process.")
 
 
+def counted(counter: Counter) -> float:
+    """The value of an unlabelled counter."""
+    for metric in counter.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                return float(sample.value)
+    return 0.0
+
+
 def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
 

@@ -26,12 +26,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("orders_gql.projector")
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
+def new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - the `fast` extra is not installed
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+async def project(components: Callable[[], Components], stop: asyncio.Event) -> None:
+    """Run a projector with components of its own until `stop` is set. A
+    server that cannot be reached at the start is waited for, as later."""
+    try:
+        parts = components()
+    except Exception:
+        log.exception("the projector could not start")
+        return
+    try:
+        with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # else learnt on first use
+            await parts.open()
+        await parts.projector().run(stop)
+    finally:
+        await parts.aclose()
 
 
 class ProjectorThread:
@@ -47,23 +63,13 @@ class ProjectorThread:
         self._running.wait(10)
 
     def _main(self) -> None:
-        with asyncio.Runner(loop_factory=_new_loop) as runner:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
             runner.run(self._run())
 
     async def _run(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._running.set()
-        try:
-            parts = self._components()
-        except Exception:
-            log.exception("the projector thread could not start")
-            return
-        try:
-            with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # else learnt on first use
-                await parts.open()
-            await parts.projector().run(self._stop)
-        finally:
-            await parts.aclose()
+        await project(self._components, self._stop)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Ask the projector to stop after its current batch; wait up to `timeout`."""

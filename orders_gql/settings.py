@@ -12,6 +12,9 @@ class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
 
 
+PROJECTOR_MODES = ("process", "thread", "loop")
+
+
 @dataclass(frozen=True)
 class Settings:
     #: Redis URL of the event store; unset: `serve` starts an embedded server.
@@ -43,9 +46,10 @@ class Settings:
     subscription_buffer: int = 256
     #: Run the projector inside `serve` (off: `serve --no-projector`).
     projector: bool = True
-    #: serve's projector on a thread and event loop of its own (fresher read
-    #: models under load); off: on the API's event loop (more requests/s).
-    projector_thread: bool = True
+    #: Where serve runs its projector: "process" (of its own, supervised by
+    #: the API process), "thread" (and event loop of its own, in the API
+    #: process) or "loop" (the API's event loop).
+    projector_mode: str = "process"
     projector_group: str = "projector"
     projector_batch: int = 500
     #: Entries pending this long on a consumer are taken over by another.
@@ -104,6 +108,8 @@ class Settings:
             raise SettingsError(
                 "ORDERS_AUTH=on needs ORDERS_JWT_SECRET, ORDERS_JWKS_FILE or ORDERS_API_KEYS_FILE"
             )
+        if self.projector_mode not in PROJECTOR_MODES:
+            raise SettingsError("ORDERS_PROJECTOR_MODE must be process, thread or loop")
         if self.projector_batch < 1 or self.projector_max_attempts < 1:
             raise SettingsError("ORDERS_PROJECTOR_BATCH and _MAX_ATTEMPTS must be 1 or more")
         if self.consistency_timeout_ms < 0 or self.mongodb_timeout_ms < 1:

@@ -95,6 +95,10 @@ def app_settings(
         # A bound, not a timing: generous, so a loaded machine does not fail reads.
         consistency_timeout_ms=15_000,
         auth="off",
+        # In the test's process, where it starts at once (a process of its own,
+        # serve's default, is tested in test_projector_modes and by the tests
+        # that start serve).
+        projector_mode="thread",
         **extra,
     )
 

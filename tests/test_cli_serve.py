@@ -75,7 +75,7 @@ def test_serve_with_embedded_servers_keeps_data_across_restarts(serve) -> None: 
         f"{base}/graphql", json={"query": CREATE, "variables": {"input": order_input()}}
     ).json()
     order_id = body["data"]["createOrder"]["order"]["orderId"]
-    # the projector (on its own thread in serve) brings it to the read models
+    # the projector (in serve's own projector process) brings it to the read models
     read = "query($id: ID!, $pos: String) { order(orderId: $id, consistentWith: $pos) { status } }"
     position = body["data"]["createOrder"]["position"]
     seen = httpx.post(

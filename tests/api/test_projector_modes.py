@@ -1,18 +1,32 @@
-"""`serve`'s projector runs on a thread and event loop of its own by default
-(ORDERS_PROJECTOR_THREAD), or on the API's loop; either way the read models
-follow the writes, and shutdown stops it."""
+"""`serve`'s projector runs in a process of its own by default
+(ORDERS_PROJECTOR_MODE), on a thread and event loop of its own, or on the
+API's loop; either way the read models follow the writes, and shutdown stops
+it. The process is started again when it exits, stops when the API process
+is gone, and its events are counted in the API's /metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from orders_gql.settings import Settings
+from orders_gql.app import create_app
+from orders_gql.embedded import EmbeddedMongo, EmbeddedRedis, free_port
+from orders_gql.projector_process import ProjectorProcess
+from orders_gql.settings import Settings, SettingsError
 
-from ..conftest import http_client
 from .gql import change, create, ok
 
 ORDER = "query($id: ID!, $pos: String) { order(orderId: $id, consistentWith: $pos) { status } }"
@@ -26,23 +40,146 @@ def projector_tasks() -> list[asyncio.Task[object]]:
     return [t for t in asyncio.all_tasks() if t.get_name() == "projector"]
 
 
-@pytest.mark.parametrize("thread", [True, False], ids=["own thread", "api loop"])
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def spawned(pid: int) -> list[int]:
+    """The children of `pid` that multiprocessing spawned (not its resource tracker)."""
+    return [c for c in children_of(pid) if b"spawn_main" in cmdline(c)]
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextlib.asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The app in-process, inside its lifespan: a client, and the app's state."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, app.state
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("mode", ["process", "thread", "loop"])
 async def test_reads_follow_writes_and_shutdown_stops_the_projector(
-    settings: Settings, thread: bool
+    settings: Settings, mode: str
 ) -> None:
     before = projector_threads()
-    async with http_client(dataclasses.replace(settings, projector_thread=thread)) as client:
+    children = set(spawned(os.getpid()))
+    async with served(dataclasses.replace(settings, projector_mode=mode)) as (client, state):
+        process: ProjectorProcess | None = state.projector_process
         # where it runs
-        assert (len(projector_threads()) - len(before), len(projector_tasks())) == (
-            (1, 0) if thread else (0, 1)
-        )
+        assert (
+            len(projector_threads()) - len(before),
+            len(projector_tasks()),
+            process is not None,
+        ) == {"process": (0, 0, True), "thread": (1, 0, False), "loop": (0, 1, False)}[mode]
+        if process is not None:
+            assert process.pid in set(spawned(os.getpid())) - children
         order_id, _ = await create(client)
         pos = await change(client, order_id, "CONFIRMED")
         assert (await ok(client, ORDER, id=order_id, pos=pos))["order"] == {"status": "CONFIRMED"}
     assert projector_threads() == before  # the thread ended with the app
     assert projector_tasks() == []
+    if process is not None:
+        assert process.pid is not None and not alive(process.pid)
 
 
-def test_the_setting_is_read_from_the_environment() -> None:
-    assert Settings.from_env({}).projector_thread is True
-    assert Settings.from_env({"ORDERS_PROJECTOR_THREAD": "off"}).projector_thread is False
+async def test_a_projector_process_that_exits_is_started_again_and_counted(
+    settings: Settings,
+) -> None:
+    async with served(dataclasses.replace(settings, projector_mode="process")) as (client, state):
+        process: ProjectorProcess = state.projector_process
+        order_id, _ = await create(client)
+        pos = await change(client, order_id, "CONFIRMED")
+        await ok(client, ORDER, id=order_id, pos=pos)
+        first = process.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await wait_for(lambda: process.pid != first and alive(process.pid or 0))
+        # the new process projects what comes next
+        pos = await change(client, order_id, "PROCESSING")
+        assert (await ok(client, ORDER, id=order_id, pos=pos))["order"] == {"status": "PROCESSING"}
+        # /metrics counts what both processes projected (3 events: each
+        # process publishes its count every TICK_S; the killed one may not
+        # have published its last)
+        await wait_for(lambda: int(process._projected.value) >= 1)
+        metrics = (await client.get("/metrics")).text
+        line = next(
+            x for x in metrics.splitlines() if x.startswith("orders_projected_events_total")
+        )
+        assert float(line.split()[1]) >= 1
+
+
+def test_the_projector_process_stops_when_the_api_process_is_gone(
+    redis_server: EmbeddedRedis, mongo_server: EmbeddedMongo, key_prefix: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    env.update(
+        ORDERS_REDIS_URL=redis_server.url,
+        ORDERS_MONGODB_URL=mongo_server.url,
+        ORDERS_KEY_PREFIX=key_prefix,
+        ORDERS_AUTH="off",
+    )
+    port = free_port()
+    with open(tmp_path / "serve.log", "ab") as log:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "orders_gql", "serve", "--port", str(port)],
+            env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not spawned(api.pid):  # the projector process
+            assert api.poll() is None and time.monotonic() < deadline, "no projector process"
+            time.sleep(0.05)
+        (child,) = spawned(api.pid)
+        api.kill()  # no chance to stop it
+        api.wait()
+        deadline = time.monotonic() + 10
+        while alive(child):
+            assert time.monotonic() < deadline, "the projector process outlived the API"
+            time.sleep(0.05)
+    finally:
+        if api.poll() is None:
+            api.kill()
+            api.wait()
+
+
+def test_the_mode_is_read_from_the_environment() -> None:
+    assert Settings.from_env({}).projector_mode == "process"
+    assert Settings.from_env({"ORDERS_PROJECTOR_MODE": "thread"}).projector_mode == "thread"
+    with pytest.raises(
+        SettingsError, match="ORDERS_PROJECTOR_MODE must be process, thread or loop"
+    ):
+        Settings.from_env({"ORDERS_PROJECTOR_MODE": "fork"})
