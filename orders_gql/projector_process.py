@@ -10,7 +10,8 @@ a 15 s burst vs 10.0-10.8 s; at half the full rate p50 39-44 ms vs 153-886 ms.
 
 The API process looks after it: a projector process that exits is started
 again (after 1 s, doubling up to 30 s while it keeps exiting within a
-minute); it is stopped with the API (SIGTERM: it completes its batch first)
+minute); it is stopped with the API (SIGTERM: it completes its batch first;
+it leaves SIGINT, which Ctrl-C sends the whole process group, to the API)
 and stops by itself when the API process is gone. The events it projects
 are counted in the API's `/metrics`.
 """
@@ -117,7 +118,13 @@ class ProjectorProcess:
 
 
 def _main(settings: Settings, api_pid: int, projected: Any) -> None:
+    from .serving import tune_gc
+
+    # Ctrl-C in a terminal reaches the whole process group: the API process
+    # stops this one (SIGTERM) once its own shutdown gets there.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_level, settings.log_format)
+    tune_gc()
     with asyncio.Runner(loop_factory=new_loop) as runner:
         runner.run(_run(settings, api_pid, projected))
 
@@ -126,9 +133,7 @@ async def _run(settings: Settings, api_pid: int, projected: Any) -> None:
     from .app import build_components
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     before = int(projected.value) - int(counted(PROJECTED_EVENTS))
 
     async def tick() -> None:

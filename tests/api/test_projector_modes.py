@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +142,12 @@ async def test_a_projector_process_that_exits_is_started_again_and_counted(
         assert float(line.split()[1]) >= 1
 
 
-def test_the_projector_process_stops_when_the_api_process_is_gone(
+@pytest.fixture
+def serve(
     redis_server: EmbeddedRedis, mongo_server: EmbeddedMongo, key_prefix: str, tmp_path: Path
-) -> None:
+) -> Iterator[Callable[[], tuple[subprocess.Popen[bytes], int]]]:
+    """Starts `orders-gql serve` in a session of its own, as a terminal would;
+    returns it and its projector process once that is there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
     env.update(
         ORDERS_REDIS_URL=redis_server.url,
@@ -152,28 +155,51 @@ def test_the_projector_process_stops_when_the_api_process_is_gone(
         ORDERS_KEY_PREFIX=key_prefix,
         ORDERS_AUTH="off",
     )
-    port = free_port()
-    with open(tmp_path / "serve.log", "ab") as log:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "orders_gql", "serve", "--port", str(port)],
-            env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> tuple[subprocess.Popen[bytes], int]:
+        with open(tmp_path / "serve.log", "ab") as log:
+            api = subprocess.Popen(
+                [sys.executable, "-m", "orders_gql", "serve", "--port", str(free_port())],
+                env=env, stdout=log, stderr=log, start_new_session=True,
+            )  # fmt: skip
+        started.append(api)
         deadline = time.monotonic() + 60
-        while not spawned(api.pid):  # the projector process
+        while not spawned(api.pid):
             assert api.poll() is None and time.monotonic() < deadline, "no projector process"
             time.sleep(0.05)
         (child,) = spawned(api.pid)
-        api.kill()  # no chance to stop it
-        api.wait()
-        deadline = time.monotonic() + 10
-        while alive(child):
-            assert time.monotonic() < deadline, "the projector process outlived the API"
-            time.sleep(0.05)
-    finally:
+        return api, child
+
+    yield start
+    for api in started:
         if api.poll() is None:
             api.kill()
             api.wait()
+
+
+def wait_gone(pid: int, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while alive(pid):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_the_projector_process_stops_when_the_api_process_is_gone(serve: Any) -> None:
+    api, child = serve()
+    api.kill()  # no chance to stop it
+    api.wait()
+    wait_gone(child, "the projector process outlived the API")
+
+
+def test_ctrl_c_stops_both_processes_once(serve: Any, tmp_path: Path) -> None:
+    api, child = serve()
+    time.sleep(1.5)  # up and running
+    os.killpg(api.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
+    assert api.wait(30) == 128 + signal.SIGINT  # as a shell reports Ctrl-C
+    wait_gone(child, "the projector process outlived the API")
+    log = (tmp_path / "serve.log").read_text()
+    assert "starting another" not in log and "Traceback" not in log, log
 
 
 def test_the_mode_is_read_from_the_environment() -> None:
