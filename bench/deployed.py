@@ -28,7 +28,10 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
     rows: list[Row] = []
     with api_server(srv, workdir, space=space) as port:
         warm(port, bodies)
-        pids = {"api": SERVER_PIDS[port], "mongo": _pid(srv.mongo), "redis": _pid(srv.redis)}
+        api = SERVER_PIDS[port]
+        pids = {"api": api, "mongo": _pid(srv.mongo), "redis": _pid(srv.redis)}
+        for projector in _spawned_by(api):  # serve's projector process
+            pids["projector"] = projector
         before = {k: cpu_seconds(p) for k, p in pids.items()}
         burst = run_load("127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload")
         used = {k: cpu_seconds(p) - before[k] for k, p in pids.items()}
@@ -73,6 +76,20 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
             )
         )
     return rows
+
+
+def _spawned_by(parent: int) -> list[int]:
+    """The processes `parent` started with multiprocessing (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            spawned = b"spawn_main" in (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or gone meanwhile
+        if ppid == parent and spawned:
+            found.append(int(entry.name))
+    return found
 
 
 def _pid(server: object) -> int:
