@@ -20,12 +20,14 @@ from .harness import Row, servers
 SCENARIOS = ["append", "http", "deployed", "projection", "read", "subscriptions"]
 
 
-def run(names: list[str], seconds: float, quick: bool, workdir: Path) -> list[Row]:
+def run(
+    names: list[str], seconds: float, quick: bool, workdir: Path, mongo_url: str = ""
+) -> list[Row]:
     from . import deployed, read_side, write_side
 
     rows: list[Row] = []
     upsert_limit: float | None = None
-    with servers(workdir) as srv:
+    with servers(workdir, mongo_url=mongo_url) as srv:
         if "append" in names:
             rows += write_side.append_rate(srv, max(2.0, seconds / 3))
         if "http" in names:
@@ -121,6 +123,12 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="smaller data sets (a smoke run, not the figures)"
     )
+    parser.add_argument(
+        "--mongodb-url",
+        default="",
+        help="measure against this MongoDB (e.g. compose.yaml's mongod) instead of a "
+        "SecantusDB of its own; its orders_bench_* databases are dropped at the end",
+    )
     parser.add_argument("--json", default="bench/results/latest.json")
     args = parser.parse_args()
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -128,13 +136,16 @@ def main() -> int:
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}")
     with tempfile.TemporaryDirectory(prefix="orders-bench-") as tmp:
         started = time.time()
-        rows = run(args.scenarios or SCENARIOS, args.seconds, args.quick, Path(tmp))
+        rows = run(
+            args.scenarios or SCENARIOS, args.seconds, args.quick, Path(tmp), args.mongodb_url
+        )
     elapsed = time.time() - started
     about = machine()
+    about["mongodb"] = args.mongodb_url or "SecantusDB of its own"
     print(
         f"\n{about['cpus']} CPUs ({about['cpu']}), Python {about['python']}, "
-        f"{about['platform']}; --seconds {args.seconds:g}{' --quick' if args.quick else ''}; "
-        f"run took {elapsed / 60:.1f} min\n"
+        f"{about['platform']}; MongoDB: {about['mongodb']}; --seconds {args.seconds:g}"
+        f"{' --quick' if args.quick else ''}; run took {elapsed / 60:.1f} min\n"
     )
     print(table(rows))
     out = Path(args.json)

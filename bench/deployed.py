@@ -29,7 +29,9 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
     with api_server(srv, workdir, space=space) as port:
         warm(port, bodies)
         api = SERVER_PIDS[port]
-        pids = {"api": api, "mongo": _pid(srv.mongo), "redis": _pid(srv.redis)}
+        pids = {"api": api, "redis": _pid(srv.redis)}
+        if srv.mongo is not None and srv.mongo.proc is not None:  # not on an external server
+            pids["mongo"] = _pid(srv.mongo)
         for projector in _spawned_by(api):  # serve's projector process
             pids["projector"] = projector
         before = {k: cpu_seconds(p) for k, p in pids.items()}

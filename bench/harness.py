@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pymongo import MongoClient
 
 from orders_gql.embedded import EmbeddedMongo, EmbeddedRedis, free_port
 from orders_gql.settings import Settings
@@ -67,10 +68,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class ExternalMongo:
+    """A MongoDB the bench did not start (`--mongodb-url`), e.g. compose.yaml's mongod."""
+
+    url: str
+    proc: None = None
+
+
 @dataclass
 class Servers:
     redis: EmbeddedRedis
-    mongo: EmbeddedMongo | None
+    mongo: EmbeddedMongo | ExternalMongo | None
+    #: The MongoDB databases handed out, dropped at the end on an external server.
+    databases: set[str] = field(default_factory=set)
+
+    def db(self, space: str) -> str:
+        """The MongoDB database of a data space: named so that it cannot be
+        one of a shared server's own."""
+        name = f"orders_bench_{space}"
+        self.databases.add(name)
+        return name
 
     def env(self, space: str = "orders", **extra: str) -> dict[str, str]:
         """Environment of a server process on the data space `space` (its own
@@ -81,7 +99,7 @@ class Servers:
             ORDERS_AUTH="off",
             ORDERS_LOG_LEVEL="warning",
             ORDERS_KEY_PREFIX=space,
-            ORDERS_MONGODB_DB=space,
+            ORDERS_MONGODB_DB=self.db(space),
         )
         if self.mongo is not None:
             env["ORDERS_MONGODB_URL"] = self.mongo.url
@@ -94,19 +112,37 @@ class Servers:
 
 @contextlib.contextmanager
 def servers(
-    workdir: Path, *, mongo: bool = True, appendfsync: str = "everysec"
+    workdir: Path, *, mongo: bool = True, appendfsync: str = "everysec", mongo_url: str = ""
 ) -> Iterator[Servers]:
+    """A fresh Redis, and a fresh SecantusDB unless `mongo_url` names a
+    MongoDB to use (whose bench databases are dropped at the end)."""
     redis = EmbeddedRedis(workdir / "redis", appendfsync=appendfsync)
     redis.start()
-    db = EmbeddedMongo(workdir / "mongo") if mongo else None
+    db: EmbeddedMongo | ExternalMongo | None = None
+    if mongo_url:
+        db = ExternalMongo(mongo_url)
+    elif mongo:
+        db = EmbeddedMongo(workdir / "mongo")
+    srv = Servers(redis, db)
     try:
-        if db is not None:
+        if isinstance(db, EmbeddedMongo):
             db.start()
-        yield Servers(redis, db)
+        yield srv
     finally:
-        if db is not None:
+        if isinstance(db, EmbeddedMongo):
             db.stop()
+        elif isinstance(db, ExternalMongo):
+            _drop(db.url, srv.databases)
         redis.stop()
+
+
+def _drop(url: str, databases: set[str]) -> None:
+    client: MongoClient[Any] = MongoClient(url)
+    try:
+        for name in sorted(databases):
+            client.drop_database(name)
+    finally:
+        client.close()
 
 
 @contextlib.contextmanager

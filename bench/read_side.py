@@ -83,7 +83,7 @@ def projection(srv: Servers, events: int = 50_000, rounds: int = 5) -> tuple[lis
             note("projection: projecting, alternating with bulk upserts")
             projector = parts.projector()
             count, seconds = 0, 0.0
-            async with BulkUpserts(srv.mongo.url, f"{space}_limit", sample) as limit:
+            async with BulkUpserts(srv.mongo.url, srv.db(f"{space}_limit"), sample) as limit:
                 for r in range(rounds):  # the last round projects what is left
                     share = events * (r + 1) / rounds - count if r < rounds - 1 else float("inf")
                     done, busy = await project_some(projector, share)
@@ -232,7 +232,7 @@ def _queries(
     note("queries: order(orderId), alternating with a bare find_one")
     limits, reads = [], []
     for _ in range(rounds):
-        limits.append(find_one_rate(url, space, views, ids, seconds / rounds))
+        limits.append(find_one_rate(url, srv.db(space), views, ids, seconds / rounds))
         reads.append(run_load("127.0.0.1", port, single, seconds=seconds / rounds))
     limit = sum(limits) / rounds  # rounds of equal length
     cases: list[tuple[str, list[dict[str, Any]], str, int, LoadResult | None]] = [
