@@ -8,7 +8,7 @@ of the projector's CPU, for the same BSON."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -48,14 +48,19 @@ def _bson(value: Any) -> Any:
     return value
 
 
+def _in_chunks(ids: list[str]) -> Iterator[dict[str, Any]]:
+    """`{_id: {$in: ...}}` filters for these ids, IN_CHUNK at a time."""
+    for start in range(0, len(ids), IN_CHUNK):
+        yield {"_id": {"$in": ids[start : start + IN_CHUNK]}}
+
+
 async def _by_ids(
     document: Any, ids: list[str], session: AsyncClientSession
 ) -> AsyncIterator[dict[str, Any]]:
     """The stored documents of `document`'s collection with these ids."""
     collection = document.get_pymongo_collection()
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        async for raw in collection.find({"_id": {"$in": chunk}}, session=session):
+    for query in _in_chunks(ids):
+        async for raw in collection.find(query, session=session):
             yield raw
 
 
@@ -115,13 +120,10 @@ async def _write(
     collection = document.get_pymongo_collection()
     ops: list[Any] = [InsertOne(doc) for doc in inserted]
     if reinsert:
-        ids = list(replaced)
         deleted = 0
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            result = await collection.delete_many({"_id": {"$in": chunk}}, session=session)
-            deleted += result.deleted_count
-        if deleted != len(ids):
+        for query in _in_chunks(list(replaced)):
+            deleted += (await collection.delete_many(query, session=session)).deleted_count
+        if deleted != len(replaced):
             raise Conflict("a read model document vanished under the batch")
         ops = [InsertOne(doc) for doc in replaced.values()] + ops
     else:
