@@ -134,11 +134,14 @@ async def _run(settings: Settings, api_pid: int, projected: Any) -> None:
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    before = int(projected.value) - int(counted(PROJECTED_EVENTS))
+    before = int(projected.value)  # what earlier processes projected
+
+    def publish() -> None:
+        projected.value = before + int(counted(PROJECTED_EVENTS))
 
     async def tick() -> None:
         while not stop.is_set():
-            projected.value = before + int(counted(PROJECTED_EVENTS))
+            publish()
             if os.getppid() != api_pid:  # the API process is gone
                 log.warning("the API process %s is gone; the projector stops", api_pid)
                 stop.set()
@@ -151,4 +154,4 @@ async def _run(settings: Settings, api_pid: int, projected: Any) -> None:
     finally:
         stop.set()
         await ticking
-        projected.value = before + int(counted(PROJECTED_EVENTS))
+        publish()
