@@ -15,7 +15,7 @@ from orders_gql.readside.positions import key as position_key
 
 from .harness import SERVER_PIDS, Row, Servers, api_server, cpu_seconds, graphql
 from .loadgen import LoadResult, percentile, run_load
-from .write_side import create_body, latency_extra, warm
+from .write_side import TYPENAME, create_body, latency_extra, warm
 
 COUNTS = "{ orders { totalCount } orderSummary { totalOrders } }"
 SUMMARY = "{ orderSummary { totalOrders } }"
@@ -27,6 +27,11 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
     log = f"{space}:{{p0}}:log"
     rows: list[Row] = []
     with api_server(srv, workdir, space=space) as port:
+        # Not a limit (the target is absolute), but how fast this machine is
+        # in the same run, so that rows from other machines compare by it;
+        # taken before any order exists, with the projector idle.
+        warm(port, [TYPENAME])
+        typename = run_load("127.0.0.1", port, [TYPENAME], seconds=3.0)
         warm(port, bodies)
         api = SERVER_PIDS[port]
         pids = {"api": api, "redis": _pid(srv.redis)}
@@ -48,7 +53,8 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
                 | {
                     f"cpu_{k}_ms_per_order": 1000 * v / max(1, burst.requests)
                     for k, v in used.items()
-                },
+                }
+                | {"typename_per_s_same_server": typename.rate},
             )
         )
         before = {k: cpu_seconds(p) for k, p in pids.items()}
