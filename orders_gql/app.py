@@ -272,6 +272,7 @@ def create_app(settings: Settings) -> Starlette:
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        max_fields=settings.max_fields,
         introspection=settings.introspection,
     )
     graphql = OrdersGraphQL(

@@ -67,6 +67,7 @@ class Settings:
     max_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5_000
+    max_fields: int = 2_000
     log_level: str = "info"
     #: "text" or "json" (one object per line, with the correlation id).
     log_format: str = "text"

@@ -39,6 +39,8 @@ class Limits:
     max_depth: int = 15
     max_aliases: int = 30
     max_tokens: int = 5_000
+    #: fields one operation selects once its fragments are written out
+    max_fields: int = 2_000
     introspection: bool = True
 
 
@@ -111,7 +113,7 @@ def schema_extensions(limits: Limits) -> list[Callable[[], Any]]:
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     added = tuple(rules)
-    return [lambda: CachedDocuments(added, limits.max_tokens)]
+    return [lambda: CachedDocuments(added, limits.max_tokens, limits.max_fields)]
 
 
 #: Codes for the refusals strawberry's own limiters phrase as plain messages.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
@@ -140,3 +141,76 @@ async def test_a_subscription_over_plain_http_is_a_400_pointing_to_the_websocket
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_REQUEST"
     assert "subscription" in error["message"].lower()
+
+
+def _doubling_fragments(links: int, on: str, leaf: str) -> str:
+    """Fragments that each spread the one before twice: `links` links select
+    2**links copies of `leaf` once written out, in a document of a few KB."""
+    chain = [f"fragment F0 on {on} {{ {leaf} }}"]
+    chain += [f"fragment F{i} on {on} {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, links + 1)]
+    return "\n".join(chain)
+
+
+async def test_fragments_that_double_are_refused_and_write_nothing(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    # 2**40 createOrder fields once written out: the walk of every path (the
+    # depth and alias limits) never finished, and took the server with it.
+    leaf = "createOrder(input: $input) { __typename }"
+    query = "mutation($input: CreateOrderInput!) { ...F40 }\n" + _doubling_fragments(
+        40, "Mutation", leaf
+    )
+    body = await asyncio.wait_for(gql(client, query, {"input": order_input()}), 30)
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "TOO_MANY_FIELDS"
+    assert str(2 * 2**40) in error["message"]  # createOrder and its __typename
+    assert await redis.xlen(keys.log()) == 0
+    assert (await gql(client, "{ __typename }"))["data"] == {"__typename": "Query"}
+
+
+async def test_the_field_limit_counts_fragments_written_out(settings: Settings) -> None:
+    small = dataclasses.replace(settings, max_fields=8)
+    async with http_client(small) as client:
+        at_limit = "{ ...F3 }\n" + _doubling_fragments(3, "Query", "__typename")
+        assert (await gql(client, at_limit))["data"] == {"__typename": "Query"}
+        over = "{ ...F3 a: __typename }\n" + _doubling_fragments(3, "Query", "__typename")
+        body = await gql(client, over)
+        assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_FIELDS"
+        assert "9 fields" in body["errors"][0]["message"]
+        # a fragment spread inside itself is validation's to report, not a hang
+        cyclic = "{ ...A } fragment A on Query { __typename ...A }"
+        body = await gql(client, cyclic)
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "cycle" in body["errors"][0]["message"].lower() or "itself" in str(body)
+
+
+async def test_several_operations_need_an_operation_name_and_write_nothing(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    document = (
+        "mutation M($input: CreateOrderInput!) { createOrder(input: $input) { __typename } }\n"
+        "query Q { __typename }"
+    )
+    variables = {"input": order_input()}
+    body = await gql(client, document, variables)
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert error["extensions"]["field"] == "operationName"
+    assert "operation name" in error["message"]
+    assert await redis.xlen(keys.log()) == 0
+
+    async def run(name: str) -> dict[str, object]:
+        response = await client.post(
+            "/graphql",
+            json={"query": document, "variables": variables, "operationName": name},
+        )
+        data: dict[str, object] = response.json()
+        return data
+
+    assert (await run("Q"))["data"] == {"__typename": "Query"}
+    assert await redis.xlen(keys.log()) == 0
+    assert (await run("M"))["data"] == {"createOrder": {"__typename": "OrderPayload"}}
+    assert await redis.xlen(keys.log()) == 1
+    assert "Unknown operation" in str((await run("Nope"))["errors"])
