@@ -19,6 +19,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -66,7 +67,7 @@ def expanded_fields(document: DocumentNode) -> int:
                 total += 1 + count(selection.selection_set, open_)
             elif isinstance(selection, InlineFragmentNode):
                 total += count(selection.selection_set, open_)
-            else:  # a fragment spread
+            elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name not in counted:
                     fragment = fragments.get(name)
@@ -182,10 +183,10 @@ class CachedDocuments(SchemaExtension):
         document = context.graphql_document
         if context.query and self.parsed is document:
             key = _Text(context.query, document)
-            given = getattr(context, _GIVEN_NAME, _UNKNOWN)
+            given: Any = getattr(context, _GIVEN_NAME, _UNKNOWN)
             # Were strawberry to keep the given name elsewhere, the operation
             # check would be skipped ("" stands for a name), not misapplied.
-            name = "" if given is _UNKNOWN else given
+            name: str | None = "" if given is _UNKNOWN else given
             refused = document_errors(self.shape(key), self.max_fields, name)
             context.pre_execution_errors = refused or self.validate(
                 context.schema._schema, context.validation_rules, key
