@@ -191,6 +191,22 @@ class OrdersGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body: a JSON object (a list is a batch, which strawberry
+        refuses). strawberry reads fields of any other JSON value (`null`,
+        `42`, `"{ q }"`) as of an object, an HTTP 500; and takes any
+        operationName, stringified."""
+        parsed = super().parse_json(data)
+        if isinstance(parsed, list):
+            return parsed
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        if not isinstance(parsed.get("operationName"), str | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null."
+            )
+        return parsed
+
     def decode_json(self, data: str | bytes) -> object:
         # orjson.JSONDecodeError is a json.JSONDecodeError: strawberry still
         # answers a body that is not JSON with its 400

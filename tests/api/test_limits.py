@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 
 import httpx
+import pytest
 from graphql import get_introspection_query
 from redis.asyncio import Redis
 
@@ -214,3 +215,30 @@ async def test_several_operations_need_an_operation_name_and_write_nothing(
     assert (await run("M"))["data"] == {"createOrder": {"__typename": "OrderPayload"}}
     assert await redis.xlen(keys.log()) == 1
     assert "Unknown operation" in str((await run("Nope"))["errors"])
+
+
+@pytest.mark.parametrize("body", [b"null", b"42", b"true", b'"{ __typename }"'])
+async def test_a_body_that_is_json_but_not_an_object_is_400(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "JSON object" in error["message"]
+    assert response.headers["x-correlation-id"] == error["extensions"]["correlationId"]
+
+
+async def test_an_operation_name_that_is_not_a_string_is_400(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": CREATE, "variables": {"input": order_input()}, "operationName": 5},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "operationName" in response.json()["errors"][0]["message"]
+    assert await redis.xlen(keys.log()) == 0
