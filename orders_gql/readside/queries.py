@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import orjson
@@ -18,10 +18,23 @@ from pymongo.errors import PyMongoError
 
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
-from .projection import cents
 from .store import ReadSideUnavailable
 
 SEARCH_MAX = 100
+
+
+#: Past any order's total (100 items of 10,000 at 1,000,000.00 is 10**14
+#: cents) and within MongoDB's 64-bit integers.
+_CENTS_CAP = 10**18
+
+
+def _cents_bound(amount: Decimal, rounding: str) -> int:
+    """An amount bound in whole cents, exact for any number of decimals: a
+    lower bound rounds up and an upper one down (0.005 excludes 0.00, 39.975
+    excludes 39.98); one past every total is capped, which keeps its meaning."""
+    if amount >= _CENTS_CAP:
+        return _CENTS_CAP
+    return int((amount * 100).to_integral_value(rounding=rounding))
 
 
 class BadCursor(ValueError):
@@ -47,11 +60,11 @@ class OrderFilterSpec:
         dates = {k: v for k, v in (("$gte", self.from_date), ("$lte", self.to_date)) if v}
         if dates:
             q["order_date"] = dates
-        amounts = {
-            k: cents(v)
-            for k, v in (("$gte", self.min_amount), ("$lte", self.max_amount))
-            if v is not None
-        }
+        amounts: dict[str, int] = {}
+        if self.min_amount is not None:
+            amounts["$gte"] = _cents_bound(self.min_amount, ROUND_CEILING)
+        if self.max_amount is not None:
+            amounts["$lte"] = _cents_bound(self.max_amount, ROUND_FLOOR)
         if amounts:
             q["total_cents"] = amounts
         if self.search is not None:

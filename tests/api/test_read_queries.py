@@ -83,6 +83,27 @@ async def test_pagination_walks_every_order_once_newest_first(client: httpx.Asyn
     assert seen[1:] == list(reversed(created))
 
 
+async def test_amount_bounds_are_exact_for_any_decimals_and_any_size(
+    client: httpx.AsyncClient,
+) -> None:
+    free, _ = await create(client, items=[("Sample", 1, "0.00")])
+    below, _ = await create(client, items=[("Lamp", 2, "19.99")])  # 39.98
+    above, pos = await create(client, items=[("Lamp", 1, "39.99")])
+
+    async def listed(**f: object) -> list[str]:
+        return ids((await ok(client, ORDERS, filter=f, pos=pos))["orders"])
+
+    assert await listed(minAmount="0.005") == [above, below]
+    assert await listed(maxAmount="39.975") == [free]
+    assert await listed(minAmount="39.985") == [above]
+    assert await listed(minAmount="39.98", maxAmount="39.98") == [below]
+    # past every order's total (and MongoDB's 64-bit integers): still a bound
+    assert await listed(maxAmount="99999999999999999999") == [above, below, free]
+    assert await listed(maxAmount="1e400") == [above, below, free]
+    assert await listed(minAmount="99999999999999999999") == []
+    assert await listed(minAmount="1e400") == []
+
+
 async def test_filters_by_status_email_dates_and_amounts(client: httpx.AsyncClient) -> None:
     cheap, _ = await create(client, email="a@example.com", items=[("Pen", 1, "5.00")])
     dear, _ = await create(client, email="b@example.com", items=[("Desk", 1, "500.00")])
