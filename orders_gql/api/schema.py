@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -21,6 +22,7 @@ from .fanout import SharedEventExecutor
 from .history import OrderEvent, order_history
 from .input_builders import install_input_builders
 from .limits import Limits, schema_extensions
+from .money import StrictDecimal
 from .mutations import Mutation as OrderMutation
 from .readtypes import CustomerStats, OrderSummary
 from .subscriptions import Subscription
@@ -120,6 +122,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=schema_extensions(limits or Limits()),
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides={Decimal: StrictDecimal},
         execution_context_class=SharedEventExecutor,
     )
     install_input_builders(built)

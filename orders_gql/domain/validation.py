@@ -56,7 +56,7 @@ def _price(field: str, value: Decimal) -> Decimal:
         raise ValidationError(field, "must have at most 2 decimal places")
     if value > PRICE_MAX:
         raise ValidationError(field, f"must be at most {PRICE_MAX}")
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(Decimal("0.01")) + 0  # + 0: "-0" is 0.00, not -0.00
 
 
 def _item(index: int, item: ItemInput) -> ItemInput:

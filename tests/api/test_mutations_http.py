@@ -216,6 +216,49 @@ async def test_wrong_types_are_bad_user_input(
     assert await log_length(redis, keys) == 0
 
 
+@pytest.mark.parametrize("price", [19.99, 1e3, "1_000", " 1.00 ", "1e3", "NaN", "0x10", True])
+async def test_money_is_a_decimal_string_or_a_whole_number(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace, price: object
+) -> None:
+    item = {"productId": "p", "productName": "n", "quantity": 1, "price": price}
+    body = await gql(client, CREATE, {"input": order_input(items=[item])})
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "input.items.0.price"
+    assert "decimal string" in error["message"]
+    assert await log_length(redis, keys) == 0
+
+
+async def test_a_float_literal_for_money_is_refused_too(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace
+) -> None:
+    body = await gql(
+        client,
+        'mutation { createOrder(input: {customerName: "Ada Lovelace", customerEmail: '
+        '"ada@example.com", items: [{productId: "p", productName: "n", quantity: 1, '
+        "price: 19.99}]}) { __typename } }",
+    )
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "decimal string" in error["message"]
+    assert await log_length(redis, keys) == 0
+
+
+async def test_whole_numbers_and_negative_zero_are_plain_amounts(
+    client: httpx.AsyncClient,
+) -> None:
+    items = [
+        {"productId": "a", "productName": "n", "quantity": 2, "price": 5},
+        {"productId": "b", "productName": "n", "quantity": 1, "price": "-0"},
+        {"productId": "c", "productName": "n", "quantity": 1, "price": "007.50"},
+    ]
+    order = (await create_order(client, items=items))["order"]
+    assert [i["price"] for i in order["items"]] == ["5.00", "0.00", "7.50"]
+    assert [i["subtotal"] for i in order["items"]] == ["10.00", "0.00", "7.50"]
+    assert order["totalAmount"] == "17.50"
+
+
 async def test_invalid_enum_value_is_refused(client: httpx.AsyncClient) -> None:
     body = await gql(client, UPDATE, {"id": "x", "status": "LOST"})
     (error,) = body["errors"]
