@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from ..domain.errors import DomainError, OrderNotFound
+from ..domain.errors import DomainError, OrderNotFound, ValidationError
 from ..domain.events import DomainEvent
 from ..eventstore.codec import event_to_json
 from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
@@ -79,6 +79,8 @@ async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]
     try:
         check_order_id(str(order_id))
         stored = await info.context.service.store.read_stream(str(order_id))
+    except ValidationError as err:
+        raise BadUserInput(err.field, err.reason) from err
     except DomainError as err:
         raise BadUserInput("orderId", err.message) from err
     except EventStoreUnavailable as exc:

@@ -228,6 +228,7 @@ async def test_bad_arguments_are_top_level_errors_with_a_field(client: httpx.Asy
         ),
         ("{ topCustomers(limit: 0) { customerEmail } }", "limit"),
         ('{ order(orderId: "bad id!") { orderId } }', "orderId"),
+        ('{ orderHistory(orderId: "") { type } }', "orderId"),
         ('{ orders(consistentWith: "yesterday") { totalCount } }', "consistentWith"),
         ('{ customerOrders(customerEmail: "x") { totalCount } }', "customerEmail"),
     ]
@@ -236,6 +237,7 @@ async def test_bad_arguments_are_top_level_errors_with_a_field(client: httpx.Asy
         error = body["errors"][0]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", (query, error)
         assert error["extensions"]["field"] == field, (query, error)
+        assert not error["message"].startswith(f"{field}: {field}:"), (query, error)
 
 
 async def test_a_position_past_the_end_of_the_log_is_refused(client: httpx.AsyncClient) -> None:
