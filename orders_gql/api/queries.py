@@ -118,7 +118,8 @@ async def _page(
     if who.role is Role.CUSTOMER:
         if spec.customer_email is not None and not who.may_see(spec.customer_email):
             raise Forbidden("customers list their own orders only")
-        spec = replace(spec, customer_email=who.email)  # only their own, whatever they ask
+        # only their own, whatever they ask; emails are kept in lower case
+        spec = replace(spec, customer_email=(who.email or "").lower())
     if not 1 <= first <= FIRST_MAX:
         raise BadUserInput("first", f"must be between 1 and {FIRST_MAX}")
     if after is not None:

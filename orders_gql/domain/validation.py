@@ -39,8 +39,9 @@ def normalise_email(field: str, value: str) -> str:
     email = value.strip()
     if len(email) > EMAIL_MAX or not _EMAIL.match(email) or ".." in email:
         raise ValidationError(field, f"{value!r} is not a valid email address")
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    # One customer, one email, whatever its case (as mail providers treat the
+    # local part, and customers type it): lists, statistics and access agree.
+    return email.lower()
 
 
 def _price(field: str, value: Decimal) -> Decimal:

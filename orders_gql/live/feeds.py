@@ -182,4 +182,6 @@ class LiveFeeds:
             return False
         if wants.customer_email is None:
             return True
-        return await self.emails.email_of(stored.event.order_id) == wants.customer_email
+        email = await self.emails.email_of(stored.event.order_id)
+        # lower: events written before emails were kept in lower case
+        return email is not None and email.lower() == wants.customer_email.lower()

@@ -53,7 +53,8 @@ def project(view: OrderViewFields | None, event: DomainEvent, position: str) -> 
         created = OrderViewFields(
             _id=event.order_id,
             customer_name=event.customer_name,
-            customer_email=event.customer_email,
+            # lower: events written before emails were kept in lower case
+            customer_email=event.customer_email.lower(),
             items=[
                 ItemView(
                     product_id=i.product_id,

@@ -189,6 +189,17 @@ async def test_customers_list_only_their_own_orders(secured: httpx.AsyncClient) 
     assert everyone["data"]["orders"]["totalCount"] == 2
 
 
+async def test_a_customer_is_their_email_whatever_its_case(secured: httpx.AsyncClient) -> None:
+    shouting = bearer(token("customer", "Ada@Example.COM"))
+    await place(secured, shouting, "ADA@example.com")
+    pos = (await place(secured, ADA, "ada@example.com"))["data"]["createOrder"]["position"]
+    for headers in (ADA, shouting):
+        mine = await gql(secured, LIST, {"pos": pos}, headers=headers)
+        assert mine["data"]["orders"]["totalCount"] == 2, mine
+        asked = await gql(secured, LIST, {"email": "aDa@example.com", "pos": pos}, headers=headers)
+        assert asked["data"]["orders"]["totalCount"] == 2, asked
+
+
 @pytest.mark.parametrize(
     "query,allowed",
     [
