@@ -116,10 +116,12 @@ class LiveFeeds:
         await self.hub.ready()
         sub = self.hub.subscribe(wants)
         try:
-            if after is not None:  # what came between the replay and subscribing
-                async for stored in self._replay(wants, seen):
-                    if seen.is_new(stored) and await self._matches(wants, stored):
-                        yield seen.delivered(stored)
+            # What came between the replay (or reading where the logs ended) and
+            # subscribing: the hub may have handed it out before this
+            # subscription existed (a mutation sent right after subscribing).
+            async for stored in self._replay(wants, seen):
+                if seen.is_new(stored) and await self._matches(wants, stored):
+                    yield seen.delivered(stored)
             while (live := await self._next(sub, seen)) is not None:
                 if seen.is_new(live) and await self._matches(wants, live):
                     yield seen.delivered(live)
