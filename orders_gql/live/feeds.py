@@ -117,11 +117,12 @@ class LiveFeeds:
         sub = self.hub.subscribe(wants)
         try:
             # What came between the replay (or reading where the logs ended) and
-            # subscribing: the hub may have handed it out before this
-            # subscription existed (a mutation sent right after subscribing).
-            async for stored in self._replay(wants, seen):
-                if seen.is_new(stored) and await self._matches(wants, stored):
-                    yield seen.delivered(stored)
+            # subscribing, if the hub handed it out before this subscription
+            # existed (a mutation sent right after subscribing, say).
+            if after is not None or self.hub.has_read_past(seen.after):
+                async for stored in self._replay(wants, seen):
+                    if seen.is_new(stored) and await self._matches(wants, stored):
+                        yield seen.delivered(stored)
             while (live := await self._next(sub, seen)) is not None:
                 if seen.is_new(live) and await self._matches(wants, live):
                     yield seen.delivered(live)

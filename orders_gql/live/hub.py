@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from ..domain.events import DomainEvent
+from ..eventstore.positions import entry_key
 from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
 from .log_tail import LogTail
 from .subscription import EventFilter, Subscription
@@ -55,6 +56,12 @@ class LiveHub:
         """Wait until the reader knows where the log ends: from then on, every
         event appended reaches the subscriptions made."""
         await self._ready.wait()
+
+    def has_read_past(self, reached: Callable[[int], str]) -> bool:
+        """Whether the reader has handed out an entry after `reached(partition)`
+        in some partition: a subscription made now missed those."""
+        cursors = self.tail.cursors or {}
+        return any(entry_key(at) > entry_key(reached(p)) for p, at in cursors.items())
 
     def subscribe(self, wants: EventFilter) -> Subscription:
         """A new subscription to the events appended from now on."""
