@@ -31,6 +31,10 @@ class LiveHub:
         none, the reader moves past the log's entries without decoding them."""
         self.tail = tail
         self.buffer_size = buffer_size
+        # A read hands its entries to every subscription at once: at most half
+        # a buffer, so a burst does not fill the buffers of clients that keep
+        # up (they drain while the next read is on its way).
+        tail.count = max(1, min(tail.count, buffer_size // 2))
         self._on_event = on_event
         self._by_order: dict[str, set[Subscription]] = {}
         self._any_order: set[Subscription] = set()

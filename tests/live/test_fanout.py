@@ -11,11 +11,17 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from orders_gql.domain.commands import CreateOrder, ItemInput, Metadata, UpdateOrderStatus
+from orders_gql.domain.events import DomainEvent
+from orders_gql.domain.model import Order, decide, evolve
+from orders_gql.domain.status import OrderStatus
 from orders_gql.embedded import free_port
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.service import OrderService
@@ -160,3 +166,39 @@ async def test_a_started_server_keeps_what_startup_made_out_of_full_collections(
             assert gc.get_freeze_count() > 0  # the modules, the schema, the app
     finally:
         gc.unfreeze()  # other servers run in this process after this one
+
+
+def _order_walked_through_its_flow(order_id: str) -> list[DomainEvent]:
+    """Its five events, decided one after the other (appended in one call)."""
+    now = datetime.now(UTC)
+    meta = Metadata("burst", "burst")
+    item = ItemInput("p", "Pen", 1, Decimal("1.00"))
+    commands = [CreateOrder(order_id, "Ada Lovelace", "ada@example.com", (item,))]
+    commands += [UpdateOrderStatus(order_id, s) for s in FLOW]
+    state, events = Order(order_id), []
+    for command in commands:
+        for event in decide(state, command, now=now, metadata=meta):
+            state = evolve(state, event)
+            events.append(event)
+    return events
+
+
+FLOW = [OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
+
+
+async def test_a_burst_larger_than_the_buffer_reaches_clients_that_keep_up(
+    settings: Settings, store: RedisEventStore
+) -> None:
+    # The reader hands out at most half a buffer at a time: a burst read in one
+    # go (up to 500 entries) filled every subscriber's buffer (256) at once, and
+    # all of them, fast ones included, were ended as too slow.
+    small = replace(settings, subscription_buffer=2)
+    async with running(small) as live, graphql_ws(live.url) as ws:
+        await ws.subscribe("f", EVENTS)
+        async with asyncio.timeout(PATIENCE):
+            while live.hub.subscriber_count < 1:
+                await asyncio.sleep(0.01)
+        burst = _order_walked_through_its_flow("burst")
+        await store.append("burst", 0, burst)  # five entries, appended at once
+        got = [(await ws.data("f"))["orderEvents"] for _ in burst]
+    assert [(e["orderId"], e["version"]) for e in got] == [("burst", v) for v in range(1, 6)]
