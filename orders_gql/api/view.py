@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, StrawberryGraphQLError
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.types import ExecutionResult
 
 from .auth import AuthenticationFailed, Authenticator
@@ -97,6 +97,18 @@ class TextFrames(ASGIWebSocketAdapter):
     """Websocket messages as text frames, as the GraphQL over websocket
     protocols have them: a browser hands a binary frame to graphql-ws clients
     (GraphiQL's) as a Blob, which they cannot parse."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        """Only JSON objects are protocol messages: strawberry reads fields of
+        any other JSON value (`[1, 2]`, `null`, `42`) as of an object, and the
+        connection dropped without a close frame (1006) on the TypeError."""
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if isinstance(message, dict):
+                yield message
+            elif not ignore_parsing_errors:
+                raise NonJsonMessageReceived
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)

@@ -103,3 +103,11 @@ async def test_messages_are_not_compressed_even_when_the_client_offers_it(live: 
     ) as ws:  # type: ignore[list-item]
         assert ws.response is not None
         assert "Sec-WebSocket-Extensions" not in ws.response.headers
+
+
+@pytest.mark.parametrize("frame", [[1, 2], None, 123, "x"])
+async def test_a_message_that_is_json_but_not_an_object_closes_with_4400(
+    live: Running, frame: object
+) -> None:
+    code, _ = await closed_with(live.url, TRANSPORT_WS, {"type": "connection_init"}, frame)  # type: ignore[arg-type]
+    assert code == 4400
