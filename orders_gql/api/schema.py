@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -27,7 +30,7 @@ from .mutations import Mutation as OrderMutation
 from .readtypes import CustomerStats, OrderSummary
 from .subscriptions import Subscription
 from .types import Order
-from .view import is_unexpected
+from .view import format_error, is_unexpected
 
 log = logging.getLogger("orders_gql.api")
 
@@ -95,6 +98,30 @@ class OrdersSchema(strawberry.Schema):
             operation_extensions,
         )
 
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        """The websocket's results (both protocols come here), their errors as
+        the HTTP view types them: a code, the field when known, the correlation
+        id, no internals. strawberry sends graphql-core's own formatting."""
+        results = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        return _typed_errors(results, getattr(context_value, "correlation_id", ""))
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -110,6 +137,34 @@ class OrdersSchema(strawberry.Schema):
                     error.path,
                     exc_info=error.original_error,
                 )
+
+
+async def _typed_errors(results: Any, correlation_id: str) -> AsyncGenerator[Any, None]:
+    async with contextlib.aclosing(results):
+        async for result in results:
+            if getattr(result, "errors", None):
+                # a copy: subscribers with the same selection share one result
+                errors = [_typed(error, correlation_id) for error in result.errors]
+                result = dataclasses.replace(result, errors=errors)
+            yield result
+
+
+def _typed(error: GraphQLError, correlation_id: str) -> GraphQLError:
+    # strawberry closes the connection on these (4400), naming them: kept
+    if isinstance(error, GraphQLSyntaxError) or isinstance(
+        error.original_error, CannotGetOperationTypeError
+    ):
+        return error
+    formatted = format_error(error, correlation_id)
+    return GraphQLError(
+        formatted["message"],
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        formatted["extensions"],
+    )
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:

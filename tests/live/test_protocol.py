@@ -52,6 +52,10 @@ async def test_an_unknown_argument_is_an_error_message(live: Running, protocol: 
         assert msg["type"] == "error"
         errors = msg["payload"] if isinstance(msg["payload"], list) else [msg["payload"]]
         assert "Unknown argument 'colour'" in errors[0]["message"]
+        # typed as over HTTP: a code, the field, the correlation id
+        assert errors[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert errors[0]["extensions"]["field"] == "colour"
+        assert errors[0]["extensions"]["correlationId"]
 
 
 async def test_an_unknown_field_is_an_error_message(live: Running) -> None:
@@ -60,6 +64,7 @@ async def test_an_unknown_field_is_an_error_message(live: Running) -> None:
         msg = await ws.message("1")
         assert msg["type"] == "error"
         assert "Cannot query field 'colour'" in msg["payload"][0]["message"]
+        assert msg["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize(
@@ -79,7 +84,9 @@ async def test_bad_argument_values_end_the_subscription_with_a_coded_error(
         msg = await ws.message("1")
         assert msg["type"] == "next"
         [error] = msg["payload"]["errors"]
-        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["field"] == field
+        assert error["extensions"]["correlationId"]
         assert (await ws.message("1"))["type"] == "complete"
         assert live.hub.subscriber_count == 0
 
