@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +36,8 @@ class Principal:
     subject: str
     role: Role
     email: str | None = None
+    #: When its token expires (seconds since the epoch); None: it does not.
+    expires_at: float | None = None
 
     def may_see(self, customer_email: str) -> bool:
         """Whether this caller may read an order of that customer."""
@@ -52,11 +55,12 @@ class AuthenticationFailed(Exception):
 
 
 class Unauthenticated(GraphQLError):
-    def __init__(self) -> None:
-        super().__init__(
-            "authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'",
-            extensions={"code": "UNAUTHENTICATED"},
-        )
+    def __init__(
+        self,
+        message: str = "authentication required: send 'Authorization: Bearer <token>' "
+        "or 'X-API-Key'",
+    ) -> None:
+        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
 
 
 class Forbidden(GraphQLError):
@@ -68,6 +72,10 @@ def require(principal: Principal | None, *roles: Role, what: str) -> Principal:
     """The principal if it has one of `roles`; else a typed top-level error."""
     if principal is None:
         raise Unauthenticated()
+    # A websocket keeps the principal of its connection_init: each operation
+    # started after the token expired is refused, as an HTTP request would be.
+    if principal.expires_at is not None and time.time() >= principal.expires_at:
+        raise Unauthenticated("the token has expired: connect again with a new one")
     if principal.role not in roles:
         raise Forbidden(f"{what} needs the role {' or '.join(r.value for r in roles)}")
     return principal
@@ -173,7 +181,9 @@ class Authenticator:
         email = claims.get("email")
         if role is Role.CUSTOMER and not isinstance(email, str):
             raise AuthenticationFailed("a customer token must carry an 'email' claim")
-        return Principal(subject=str(claims["sub"]), role=role, email=email)
+        return Principal(
+            subject=str(claims["sub"]), role=role, email=email, expires_at=float(claims["exp"])
+        )
 
     def verify_api_key(self, key: str) -> Principal:
         digest = "sha256:" + _digest(key)

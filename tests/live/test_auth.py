@@ -3,6 +3,7 @@ customer sees only their own orders, bad credentials close the connection."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -85,3 +86,14 @@ async def test_without_credentials_a_subscription_is_unauthenticated(secured: Ru
         await anonymous.subscribe("x", EVENTS)
         refused = errors_of(await anonymous.message("x"))
         assert refused[0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_operations_started_after_the_token_expired_are_refused(secured: Running) -> None:
+    short = {"Authorization": f"Bearer {token('admin', ttl=2)}"}
+    async with graphql_ws(secured.url, init=short) as ws:
+        await ws.subscribe("before", EVENTS)  # accepted while the token holds
+        await asyncio.sleep(2.2)
+        await ws.subscribe("after", EVENTS)
+        refused = errors_of(await ws.message("after"))
+        assert refused[0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "expired" in refused[0]["message"]
