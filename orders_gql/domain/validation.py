@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from .commands import CancelOrder, CreateOrder, DeleteOrder, ItemInput
@@ -24,9 +25,16 @@ _EMAIL = re.compile(
 )
 
 
-def _text(field: str, value: str, low: int, high: int) -> str:
+def _text(field: str, value: str, low: int, high: int, *, lines: bool = False) -> str:
+    """`value` without surrounding spaces; control characters refused (but
+    newlines and tabs where `lines`), and invisible ones (zero-width spaces,
+    marks) not counted towards `low`."""
     text = value.strip()
-    if len(text) < low:
+    allowed = "\n\t" if lines else ""
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+        raise ValidationError(field, "must not contain control characters")
+    visible = sum(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+    if visible < low:
         raise ValidationError(
             field, "must not be empty" if low <= 1 else f"must be at least {low} characters"
         )
@@ -89,10 +97,12 @@ def validate_create(cmd: CreateOrder) -> CreateOrder:
 
 
 def validate_cancel(cmd: CancelOrder) -> CancelOrder:
-    return CancelOrder(order_id=cmd.order_id, reason=_text("reason", cmd.reason, 1, REASON_MAX))
+    reason = _text("reason", cmd.reason, 1, REASON_MAX, lines=True)
+    return CancelOrder(order_id=cmd.order_id, reason=reason)
 
 
 def validate_delete(cmd: DeleteOrder) -> DeleteOrder:
     if cmd.reason is None:
         return cmd
-    return DeleteOrder(order_id=cmd.order_id, reason=_text("reason", cmd.reason, 1, REASON_MAX))
+    reason = _text("reason", cmd.reason, 1, REASON_MAX, lines=True)
+    return DeleteOrder(order_id=cmd.order_id, reason=reason)

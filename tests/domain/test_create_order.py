@@ -89,6 +89,12 @@ def test_names_and_emails_are_normalised() -> None:
         (create(item(price=Decimal("NaN"))), "items.0.price"),
         (create(item(price=Decimal("Infinity"))), "items.0.price"),
         (create(item(price=Decimal("1000000.01"))), "items.0.price"),
+        (create(name="Ada\x00Love"), "customerName"),
+        (create(name="Ada\nLove"), "customerName"),
+        (create(name="\u200b\u200b"), "customerName"),  # zero-width spaces only
+        (create(name="A\u200b"), "customerName"),  # one visible character
+        (create(item(product_name="Pen\x07")), "items.0.productName"),
+        (create(item(product_id="p\t1")), "items.0.productId"),
     ],
 )
 def test_refusals_name_the_field(cmd: CreateOrder, field: str) -> None:
@@ -112,7 +118,16 @@ def test_quantity_bounds_are_inclusive() -> None:
 
 
 @pytest.mark.parametrize(
-    "reason,ok", [("", False), ("   ", False), ("x" * 501, False), ("late", True)]
+    "reason,ok",
+    [
+        ("", False),
+        ("   ", False),
+        ("x" * 501, False),
+        ("late", True),
+        ("late\n\tand broken", True),  # a reason may have lines
+        ("late\x00", False),
+        ("\u200b", False),
+    ],
 )
 def test_cancel_reason_is_required_and_bounded(reason: str, ok: bool) -> None:
     state = fold(Order("o1"), decide_create(create()))
@@ -122,3 +137,8 @@ def test_cancel_reason_is_required_and_bounded(reason: str, ok: bool) -> None:
         with pytest.raises(ValidationError) as refused:
             decide(state, CancelOrder("o1", reason), now=NOW, metadata=META)
         assert refused.value.field == "reason"
+
+
+def test_names_in_any_script_are_kept() -> None:
+    (created,) = decide_create(create(name="  Zoë 李 \u200dO'Brien  "))
+    assert created.customer_name == "Zoë 李 \u200dO'Brien"
