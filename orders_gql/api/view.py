@@ -33,6 +33,10 @@ _REQUIRED = re.compile(r"required field '(\w+)'")
 _ARGUMENT = re.compile(r"[Aa]rgument '(\w+)'")
 _FIELD = re.compile(r"[Ff]ield '(\w+)'")
 _INDEX = re.compile(r"\[(\d+)\]")
+#: graphql-core echoes the whole input object it refuses ("..., found: {...}").
+_FOUND = re.compile(r", found: .*$", re.S)
+#: How graphql-core words a value it refuses, in a variable or in the document.
+_BAD_VALUE = ("cannot represent", "Expected value of ", "' enum.")
 
 
 def correlation_id_of(scope: Scope) -> str:
@@ -73,8 +77,12 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
                 extensions["code"] = limit
             elif message.startswith("Syntax Error") and "tokens" not in message:
                 extensions["code"] = "GRAPHQL_PARSE_FAILED"
-            elif message.startswith("Variable '$") or "cannot represent" in message:
+            elif message.startswith("Variable '$") or any(t in message for t in _BAD_VALUE):
                 extensions["code"] = "BAD_USER_INPUT"
+                # in words a client reads, without the input echoed back
+                formatted["message"] = _FOUND.sub(".", message).replace(
+                    "not to be None", "not to be null"
+                )
             else:
                 extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
             field = _field_of(message)

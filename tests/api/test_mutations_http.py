@@ -377,3 +377,34 @@ async def test_a_query_sent_as_get_cannot_mutate(client: httpx.AsyncClient) -> N
         "BAD_REQUEST",
         "METHOD_NOT_ALLOWED",
     )
+
+
+@pytest.mark.parametrize(
+    "fields,field",
+    [
+        ('customerName: "Ada Lovelace", customerEmail: "ada@example.com", extra: 1, items: []',
+         "extra"),
+        ('customerName: "Ada Lovelace", items: []', "customerEmail"),
+        ('customerName: "Ada Lovelace", customerEmail: "ada@example.com", '
+         'items: [{productId: "p", productName: "n", quantity: null, price: "1"}]', None),
+    ],
+)  # fmt: skip
+async def test_bad_values_written_in_the_document_are_bad_user_input_without_echo(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace, fields: str, field: str | None
+) -> None:
+    body = await gql(client, f"mutation {{ createOrder(input: {{{fields}}}) {{ __typename }} }}")
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"].get("field") == field
+    assert "found:" not in error["message"] and "None" not in error["message"]
+    assert await log_length(redis, keys) == 0
+
+
+async def test_an_unknown_enum_value_in_the_document_is_bad_user_input(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await gql(client, 'mutation { updateOrderStatus(orderId: "x", status: LOST) '
+                     "{ __typename } }")  # fmt: skip
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "LOST" in error["message"]
