@@ -42,8 +42,6 @@ class ReadSide:
                     position,
                     self.consistency_timeout,
                     ready=self.store.is_ready,  # a wiped database is not up to date
-                    # a bare entry id names a moment in every partition but one
-                    exact=position.partitions == 1 or position.encode() == consistent_with,
                 )
             except PositionAhead as exc:
                 raise BadPosition(

@@ -36,11 +36,8 @@ class PositionAhead(Exception):
         self.position = position
 
 
-async def has_passed(
-    redis: AnyRedis, keys: ProjectorKeys, at: Position, exact: bool = False
-) -> bool:
-    """With `exact` (a position that names entries, not a moment), raises
-    PositionAhead for one past the end of its log."""
+async def has_passed(redis: AnyRedis, keys: ProjectorKeys, at: Position) -> bool:
+    """Raises PositionAhead for a position past the end of its log."""
     for p, position in at.named().items():
         log = keys.log(p)
         try:
@@ -57,7 +54,8 @@ async def has_passed(
                 return False
             # Nothing between: unless the log has reached the position, an
             # event appended later could still take an id before it.
-            if exact and later(position, _s((await redis.xinfo_stream(log))["last-generated-id"])):
+            last = _s((await redis.xinfo_stream(log))["last-generated-id"])
+            if later(position, last):
                 raise PositionAhead(position)
         if int(group["pending"]):
             summary: Any = await redis.xpending(log, keys.group)
@@ -92,7 +90,6 @@ async def wait_until_passed(
     position: Position,
     timeout: float,
     ready: Callable[[], Awaitable[bool]] | None = None,
-    exact: bool = False,
 ) -> None:
     """Return once the projector passed `position` (and `ready()` holds);
     raise NotYetProjected after `timeout`."""
@@ -102,7 +99,7 @@ async def wait_until_passed(
     # to the log's start and only then marks them ready, so a group read after
     # ready() holds is the reset one. (The other order could read the group's
     # old progress, then see ready, and answer from empty read models.)
-    while not ((ready is None or await ready()) and await has_passed(redis, keys, position, exact)):
+    while not ((ready is None or await ready()) and await has_passed(redis, keys, position)):
         if time.monotonic() >= deadline:
             raise NotYetProjected(position.encode(), timeout)
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
