@@ -10,7 +10,7 @@ from ..eventstore.positions import InvalidPosition, parse_position
 from .deadletters import DeadLetters
 from .generations import ReadModels
 from .keys import ProjectorKeys
-from .progress import EventParked, PositionAhead, parked, wait_until_passed
+from .progress import EventParked, parked, wait_until_passed
 from .store import ReadStore
 
 
@@ -35,19 +35,13 @@ class ReadSide:
                 position = parse_position(consistent_with, self.keys.keys.partitions)
             except InvalidPosition as exc:
                 raise BadPosition(f"must be a position returned by a mutation ({exc})") from None
-            try:
-                await wait_until_passed(
-                    self.redis,
-                    self.keys,
-                    position,
-                    self.consistency_timeout,
-                    ready=self.store.is_ready,  # a wiped database is not up to date
-                )
-            except PositionAhead as exc:
-                raise BadPosition(
-                    f"must be a position returned by a mutation ({exc.position} is past "
-                    "the end of the event log)"
-                ) from None
+            await wait_until_passed(
+                self.redis,
+                self.keys,
+                position,
+                self.consistency_timeout,
+                ready=self.store.is_ready,  # a wiped database is not up to date
+            )
             if (dead := await parked(self.redis, self.keys, position)) is not None:
                 raise EventParked(dead)
         return await self.store.active(fresh=consistent_with is not None)

@@ -260,18 +260,6 @@ async def test_bad_arguments_are_top_level_errors_with_a_field(client: httpx.Asy
         assert not error["message"].startswith(f"{field}: {field}:"), (query, error)
 
 
-async def test_a_position_past_the_end_of_the_log_is_refused(client: httpx.AsyncClient) -> None:
-    _, pos = await create(client)
-    assert "errors" not in await gql(client, ORDERS, pos=pos)
-    millis, _ = pos.split("-")
-    for ahead in (f"{millis}-{10**6}", f"{int(millis) + 30_000}-0", "9999999999999-0"):
-        body = await gql(client, ORDERS, pos=ahead)
-        error = body["errors"][0]
-        assert error["extensions"]["code"] == "BAD_USER_INPUT", (ahead, error)
-        assert error["extensions"]["field"] == "consistentWith"
-        assert "past the end of the event log" in error["message"]
-
-
 async def test_unknown_order_is_null(client: httpx.AsyncClient) -> None:
     assert (await ok(client, ORDER, id="no-such-order"))["order"] is None
 
