@@ -71,7 +71,16 @@ class ProjectorProcess:
             name="orders-gql-projector",
             daemon=True,
         )
-        process.start()
+        # Ctrl-C in a terminal reaches the whole process group: the API process
+        # stops this one (SIGTERM) once its own shutdown gets there. Ignored
+        # from the child's first instruction (an interpreter started with
+        # SIGINT ignored keeps it so), not only once its imports are done:
+        # a Ctrl-C during them printed a KeyboardInterrupt traceback.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return process
 
     async def _supervise(self) -> None:
@@ -118,11 +127,9 @@ class ProjectorProcess:
 
 
 def _main(settings: Settings, api_pid: int, projected: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # see ProjectorProcess._spawn
     from .serving import tune_gc
 
-    # Ctrl-C in a terminal reaches the whole process group: the API process
-    # stops this one (SIGTERM) once its own shutdown gets there.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_level, settings.log_format)
     tune_gc()
     with asyncio.Runner(loop_factory=new_loop) as runner:

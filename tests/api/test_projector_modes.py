@@ -203,9 +203,10 @@ def test_the_projector_process_stops_when_the_api_process_is_gone(serve: Any) ->
     wait_gone(child, "the projector process outlived the API")
 
 
-def test_ctrl_c_stops_both_processes_once(serve: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("after", [1.5, 0.0], ids=["running", "while-the-child-starts"])
+def test_ctrl_c_stops_both_processes_once(serve: Any, tmp_path: Path, after: float) -> None:
     api, child = serve()
-    time.sleep(1.5)  # up and running
+    time.sleep(after)  # up and running, or the child still importing
     os.killpg(api.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
     assert api.wait(30) == 128 + signal.SIGINT  # as a shell reports Ctrl-C
     wait_gone(child, "the projector process outlived the API")
