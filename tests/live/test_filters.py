@@ -127,28 +127,3 @@ async def test_an_anonymous_subscription_with_inline_arguments_streams_live_even
                 await asyncio.sleep(0.01)
         await create(service, "o1", "ann@example.com")
         assert await ws.data("inline") == {"orderEvents": {"type": "OrderCreated", "orderId": "o1"}}
-
-
-CREATE_FOR = """
-mutation($email: String!) {
-  createOrder(input: {customerName: "Ada Lovelace", customerEmail: $email,
-    items: [{productId: "p", productName: "Pen", quantity: 1, price: "1.00"}]}) {
-    __typename
-  }
-}"""
-
-
-async def test_a_mutation_sent_right_after_subscribing_is_delivered(live: Running) -> None:
-    # The subscribe and the mutation go out back to back on one socket: the
-    # subscription starts where the log was when it was made, so the event
-    # of the mutation sent after it is never lost (it was 15 times in 40).
-    async with graphql_ws(live.url) as ws:
-        for n in range(30):
-            email = f"fresh-{n}@example.com"
-            await ws.subscribe(f"s{n}", EVENTS, customerEmail=email)
-            await ws.subscribe(f"m{n}", CREATE_FOR, email=email)
-            created = await ws.data(f"m{n}")
-            assert created["createOrder"]["__typename"] == "OrderPayload"
-            event = (await ws.data(f"s{n}"))["orderEvents"]
-            assert (event["type"], event["version"]) == ("OrderCreated", 1)
-            await ws.stop(f"s{n}")

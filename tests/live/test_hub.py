@@ -20,6 +20,7 @@ from orders_gql.domain.model import Order
 from orders_gql.domain.status import OrderStatus
 from orders_gql.embedded import EmbeddedRedis
 from orders_gql.eventstore.redis_store import EventStoreUnavailable
+from orders_gql.live import feeds as feeds_module
 from orders_gql.live.emails import CustomerEmails
 from orders_gql.service import OrderService
 from orders_gql.settings import Settings
@@ -204,3 +205,33 @@ async def test_the_reader_carries_on_after_redis_restarts(
         await parts.hub.stop()
         await parts.redis.aclose()
     assert not parts.hub.running
+
+
+async def test_an_event_the_reader_handed_out_while_a_subscription_was_being_made_is_delivered(
+    parts: Components, service: OrderService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A subscription reads where the logs end, then joins the hub. An event
+    # appended in between, which the hub's reader handed out before the
+    # subscription joined, was lost (a mutation sent right behind a subscribe
+    # on one socket: 15 times in 40). Here it is appended in between for sure.
+    await create(service, "before")
+    skip_to_now = feeds_module._Seen.skip_to_now
+
+    async def then_an_event_is_handed_out(seen: Any, store: Any) -> None:
+        await skip_to_now(seen, store)
+        appended = await create(service, "between")
+        async with asyncio.timeout(10):  # the reader has handed it out
+            while parts.hub.tail.cursors != {0: appended.position}:
+                await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(feeds_module._Seen, "skip_to_now", then_an_event_is_handed_out)
+    async with subscribed(parts, 1) as [first]:
+        done, _ = await asyncio.wait([first], timeout=10)
+        if not done:
+            first.cancel()
+    assert done, "the event handed out while subscribing never came"
+    result = first.result()
+    assert result.errors is None
+    assert result.data == {
+        "orderEvents": {"type": "OrderCreated", "orderId": "between", "version": 1}
+    }
