@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
 from typing import Any
 
-from graphql import (
-    ASTValidationRule,
+from graphql import ASTValidationRule, GraphQLError
+from graphql.language import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,

@@ -98,29 +98,13 @@ class OrdersSchema(strawberry.Schema):
             operation_extensions,
         )
 
-    async def stream(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-    ) -> Any:
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
         """The websocket's results (both protocols come here), their errors as
         the HTTP view types them: a code, the field when known, the correlation
         id, no internals. strawberry sends graphql-core's own formatting."""
-        results = await super().stream(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            operation_extensions,
-            allowed_operation_types,
-        )
-        return _typed_errors(results, getattr(context_value, "correlation_id", ""))
+        results = await super().stream(*args, **kwargs)
+        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        return _typed_errors(results, getattr(context, "correlation_id", ""))
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
