@@ -53,7 +53,9 @@ def check_order_id(order_id: str, field: str = "orderId") -> str:
 
 def check_idempotency_key(key: str | None) -> str | None:
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
-        raise ValidationError("idempotencyKey", "must be 1-128 printable characters without spaces")
+        raise ValidationError(
+            "idempotencyKey", "must be 1-128 printable ASCII characters without spaces"
+        )
     return key
 
 

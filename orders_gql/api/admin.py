@@ -6,10 +6,12 @@ from datetime import datetime
 
 import strawberry
 
+from ..domain.errors import ValidationError
 from ..eventstore.connect import REDIS_ERRORS
 from ..readside.deadletters import DeadLetter as Letter
 from ..readside.deadletters import DeadLetters as Letters
 from ..readside.failures import is_infrastructure
+from ..service import check_order_id
 from .auth import Role
 from .context import Info
 from .errors import BadUserInput, ServiceUnavailable
@@ -53,6 +55,15 @@ def _letters(info: Info) -> Letters:
     return info.context.read_side.dead_letters
 
 
+def _check(order_id: strawberry.ID | None) -> None:
+    """An order id, when given, is one as every other argument takes it."""
+    if order_id is not None:
+        try:
+            check_order_id(str(order_id))
+        except ValidationError as err:
+            raise BadUserInput(err.field, err.reason) from err
+
+
 async def dead_letters(
     info: Info, order_id: strawberry.ID | None = None, limit: int = 100
 ) -> list[DeadLetter]:
@@ -60,6 +71,7 @@ async def dead_letters(
     info.context.require(Role.ADMIN, what="deadLetters")
     if not 1 <= limit <= 1000:
         raise BadUserInput("limit", "must be between 1 and 1000")
+    _check(order_id)
     try:
         found = await _letters(info).list(str(order_id) if order_id else None, limit)
     except REDIS_ERRORS as exc:
@@ -72,6 +84,7 @@ async def retry_dead_letters(
 ) -> RetryDeadLettersPayload:
     """Apply parked events again, per order in order; stops at one that fails again."""
     info.context.require(Role.ADMIN, what="retryDeadLetters")
+    _check(order_id)
     try:
         report = await _letters(info).retry(str(order_id) if order_id else None)
     except Exception as exc:

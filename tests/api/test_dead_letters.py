@@ -68,3 +68,19 @@ async def test_poison_is_parked_later_events_wait_and_retry_applies_them(
     # and the order is no longer blocked: its next event is projected as usual
     pos = await change(client, poisoned, "SHIPPED")
     assert (await ok(client, ORDER, id=poisoned, p=pos))["order"]["version"] == 4
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ deadLetters(orderId: "a b") { orderId } }',
+        'mutation { retryDeadLetters(orderId: "") { applied } }',
+    ],
+)
+async def test_an_invalid_order_id_is_refused_like_elsewhere(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    body = await gql(client, query)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "orderId"
