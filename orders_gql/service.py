@@ -146,6 +146,10 @@ class OrderService:
             state = fold(Order(order_id), [s.event for s in stored])
         if not state.exists:
             raise OrderNotFound(order_id)
+        if as_of_version is not None and state.version < as_of_version:
+            raise ValidationError(
+                "asOfVersion", f"the order has not reached it (it is at version {state.version})"
+            )
         return state
 
     async def execute(

@@ -260,6 +260,16 @@ async def test_bad_arguments_are_top_level_errors_with_a_field(client: httpx.Asy
         assert not error["message"].startswith(f"{field}: {field}:"), (query, error)
 
 
+async def test_a_version_the_order_has_not_reached_is_refused(client: httpx.AsyncClient) -> None:
+    order_id, _ = await create(client)
+    assert (await ok(client, ORDER, id=order_id, v=1))["order"]["version"] == 1
+    body = await gql(client, ORDER, id=order_id, v=2)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == "asOfVersion"
+    assert "version 1" in error["message"]
+
+
 async def test_unknown_order_is_null(client: httpx.AsyncClient) -> None:
     assert (await ok(client, ORDER, id="no-such-order"))["order"] is None
 
