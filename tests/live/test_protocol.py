@@ -118,3 +118,17 @@ async def test_a_message_that_is_json_but_not_an_object_closes_with_4400(
 ) -> None:
     code, _ = await closed_with(live.url, TRANSPORT_WS, {"type": "connection_init"}, frame)  # type: ignore[arg-type]
     assert code == 4400
+
+
+async def test_several_operations_without_an_operation_name_are_an_error_message(
+    live: Running,
+) -> None:
+    two = "subscription A { orderEvents { type } } subscription B { orderEvents { orderId } }"
+    async with graphql_ws(live.url) as ws:
+        await ws.subscribe("1", two)
+        msg = await ws.message("1")
+        assert msg["type"] == "error"
+        [error] = msg["payload"]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert error["extensions"]["field"] == "operationName"
+        assert live.hub.subscriber_count == 0
