@@ -6,15 +6,13 @@ from datetime import datetime
 
 import strawberry
 
-from ..domain.errors import ValidationError
 from ..eventstore.connect import REDIS_ERRORS
 from ..readside.deadletters import DeadLetter as Letter
 from ..readside.deadletters import DeadLetters as Letters
 from ..readside.failures import is_infrastructure
-from ..service import check_order_id
 from .auth import Role
 from .context import Info
-from .errors import BadUserInput, ServiceUnavailable
+from .errors import BadUserInput, ServiceUnavailable, order_id_argument
 
 
 @strawberry.type(description="An event the projector parked: its handler kept failing "
@@ -55,15 +53,6 @@ def _letters(info: Info) -> Letters:
     return info.context.read_side.dead_letters
 
 
-def _check(order_id: strawberry.ID | None) -> None:
-    """An order id, when given, is one as every other argument takes it."""
-    if order_id is not None:
-        try:
-            check_order_id(str(order_id))
-        except ValidationError as err:
-            raise BadUserInput(err.field, err.reason) from err
-
-
 async def dead_letters(
     info: Info, order_id: strawberry.ID | None = None, limit: int = 100
 ) -> list[DeadLetter]:
@@ -71,7 +60,8 @@ async def dead_letters(
     info.context.require(Role.ADMIN, what="deadLetters")
     if not 1 <= limit <= 1000:
         raise BadUserInput("limit", "must be between 1 and 1000")
-    _check(order_id)
+    if order_id is not None:
+        order_id_argument(order_id)
     try:
         found = await _letters(info).list(str(order_id) if order_id else None, limit)
     except REDIS_ERRORS as exc:
@@ -84,7 +74,8 @@ async def retry_dead_letters(
 ) -> RetryDeadLettersPayload:
     """Apply parked events again, per order in order; stops at one that fails again."""
     info.context.require(Role.ADMIN, what="retryDeadLetters")
-    _check(order_id)
+    if order_id is not None:
+        order_id_argument(order_id)
     try:
         report = await _letters(info).retry(str(order_id) if order_id else None)
     except Exception as exc:

@@ -39,6 +39,11 @@ class Principal:
     #: When its token expires (seconds since the epoch); None: it does not.
     expires_at: float | None = None
 
+    def __post_init__(self) -> None:
+        # emails are kept in lower case (one customer, whatever the case)
+        if self.email is not None:
+            object.__setattr__(self, "email", self.email.lower())
+
     def may_see(self, customer_email: str) -> bool:
         """Whether this caller may read an order of that customer."""
         if self.role is not Role.CUSTOMER:

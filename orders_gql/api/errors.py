@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 
 from ..domain import errors as domain
+from ..service import check_order_id
 from .types import OrderStatus
 
 
@@ -119,3 +120,11 @@ class BadUserInput(GraphQLError):
 
     def __init__(self, field: str, message: str, code: str = "BAD_USER_INPUT") -> None:
         super().__init__(f"{field}: {message}", extensions={"code": code, "field": field})
+
+
+def order_id_argument(order_id: object) -> str:
+    """An `orderId` argument of a query, checked as commands check it."""
+    try:
+        return check_order_id(str(order_id))
+    except domain.ValidationError as err:
+        raise BadUserInput("orderId", err.reason) from err

@@ -10,14 +10,13 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from ..domain.errors import DomainError, OrderNotFound, ValidationError
+from ..domain.errors import DomainError, OrderNotFound
 from ..domain.events import DomainEvent
 from ..eventstore.codec import event_to_json
 from ..eventstore.redis_store import EventStoreUnavailable, StoredEvent
-from ..service import check_order_id
 from .auth import Role
 from .context import Info
-from .errors import BadUserInput, ServiceUnavailable
+from .errors import BadUserInput, ServiceUnavailable, order_id_argument
 from .types import Order
 
 
@@ -76,11 +75,9 @@ class SharedOrderEvents:
 async def order_history(info: Info, order_id: strawberry.ID) -> list[OrderEvent]:
     """Every event of one order, oldest first; deleted orders keep their history."""
     who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="orderHistory")
+    order_id_argument(order_id)
     try:
-        check_order_id(str(order_id))
         stored = await info.context.service.store.read_stream(str(order_id))
-    except ValidationError as err:
-        raise BadUserInput(err.field, err.reason) from err
     except DomainError as err:
         raise BadUserInput("orderId", err.message) from err
     except EventStoreUnavailable as exc:

@@ -61,10 +61,11 @@ class CustomerEmails:
         if not state.exists:
             return None
         self._remember(order_id, state.customer_email)
-        return state.customer_email
+        return state.customer_email.lower()
 
     def _remember(self, order_id: str, email: str) -> None:
-        self._emails[order_id] = email
+        # lower: events written before emails were kept in lower case
+        self._emails[order_id] = email.lower()
         self._emails.move_to_end(order_id)
         while len(self._emails) > self.capacity:
             self._emails.popitem(last=False)

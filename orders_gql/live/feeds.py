@@ -185,6 +185,4 @@ class LiveFeeds:
             return False
         if wants.customer_email is None:
             return True
-        email = await self.emails.email_of(stored.event.order_id)
-        # lower: events written before emails were kept in lower case
-        return email is not None and email.lower() == wants.customer_email.lower()
+        return await self.emails.email_of(stored.event.order_id) == wants.customer_email

@@ -10,7 +10,7 @@ neither cancelled nor deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from ..domain.events import (
     DomainEvent,
@@ -33,8 +33,8 @@ class ProjectionError(Exception):
     """An event cannot be applied to the view it meets (a poison event)."""
 
 
-def cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
+def cents(amount: Decimal, rounding: str = ROUND_HALF_EVEN) -> int:
+    return int((amount * 100).to_integral_value(rounding=rounding))
 
 
 def month_of(view: OrderViewFields) -> str:

@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
+from .projection import cents
 from .store import ReadSideUnavailable
 
 SEARCH_MAX = 100
@@ -32,9 +33,7 @@ def _cents_bound(amount: Decimal, rounding: str) -> int:
     """An amount bound in whole cents, exact for any number of decimals: a
     lower bound rounds up and an upper one down (0.005 excludes 0.00, 39.975
     excludes 39.98); one past every total is capped, which keeps its meaning."""
-    if amount >= _CENTS_CAP:
-        return _CENTS_CAP
-    return int((amount * 100).to_integral_value(rounding=rounding))
+    return _CENTS_CAP if amount >= _CENTS_CAP else cents(amount, rounding)
 
 
 class BadCursor(ValueError):
