@@ -1,5 +1,6 @@
 """The hub: one task per process tails the event log and hands each event to
-the subscribers of this process. Redis work does not depend on their number."""
+the subscribers of this process. Redis work does not depend on their number;
+while nobody subscribes, it only looks where the logs end now and then."""
 
 from __future__ import annotations
 
@@ -26,9 +27,12 @@ class LiveHub:
         *,
         buffer_size: int = 256,
         on_event: Callable[[DomainEvent], None] | None = None,
+        idle_seek_s: float = 0.25,
     ) -> None:
-        """`on_event` sees the events read while some subscription is open; with
-        none, the reader moves past the log's entries without decoding them."""
+        """`on_event` sees the events read while some subscription is open. With
+        none, the reader does not read the log's entries: every `idle_seek_s` it
+        moves its cursors to where the logs end (so the first subscriber's
+        reader starts at most that far back), and it wakes when one comes."""
         self.tail = tail
         self.buffer_size = buffer_size
         # A read hands its entries to every subscription at once: at most half
@@ -39,6 +43,8 @@ class LiveHub:
         self._by_order: dict[str, set[Subscription]] = {}
         self._any_order: set[Subscription] = set()
         self._ready = asyncio.Event()
+        self.idle_seek_s = idle_seek_s
+        self._joined = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -76,6 +82,7 @@ class LiveHub:
             self._by_order.setdefault(wants.order_id, set()).add(sub)
         else:
             self._any_order.add(sub)
+        self._joined.set()
         return sub
 
     async def complete_all(self, grace: float = 5.0) -> None:
@@ -109,6 +116,23 @@ class LiveHub:
     def _has_subscribers(self) -> bool:
         return bool(self._any_order or self._by_order)
 
+    async def _idle(self) -> None:
+        """Wait for a subscriber; until one comes, move the cursors to the logs'
+        ends every `idle_seek_s` instead of reading each entry appended (at
+        full rate that was an XREAD of a few entries per mutation). Ends looked
+        up while a subscriber joined are dropped: its `has_read_past` check saw
+        the cursors as they were, and the reader goes on from there."""
+        self._joined.clear()
+        await self.tail.close()  # open blocking reads (a cluster's) hold the old cursors
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.idle_seek_s):
+                await self._joined.wait()
+        if self._has_subscribers():
+            return
+        ends = await self.tail.ends()
+        if not self._has_subscribers():
+            self.tail.cursors = ends
+
     def _all(self) -> list[Subscription]:
         return [*self._any_order, *(s for subs in self._by_order.values() for s in subs)]
 
@@ -140,6 +164,10 @@ class LiveHub:
                 if self.tail.cursors is None:
                     await self.tail.seek_end()
                 self._ready.set()
+                if not self._has_subscribers():
+                    await self._idle()
+                    backoff = 0.05
+                    continue
                 batch = await self.tail.read(wanted=self._has_subscribers)
             except EventStoreUnavailable as exc:
                 log.warning("live hub cannot read the log (%s); retrying in %.2fs", exc, backoff)

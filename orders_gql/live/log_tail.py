@@ -35,7 +35,11 @@ class LogTail:
 
     async def seek_end(self) -> None:
         """Put the cursor at the current end of each log."""
-        self.cursors = {p: await self.store.last_position(p) for p in range(len(self._logs))}
+        self.cursors = await self.ends()
+
+    async def ends(self) -> dict[int, str]:
+        """The current end of each log."""
+        return {p: await self.store.last_position(p) for p in range(len(self._logs))}
 
     async def close(self) -> None:
         """Stop the blocking reads still open (on a cluster)."""

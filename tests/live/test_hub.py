@@ -130,6 +130,61 @@ async def test_redis_work_per_event_does_not_grow_with_subscribers(
     assert many_calls == one_calls  # the append's commands and INFO, nothing per subscriber
 
 
+async def test_while_nobody_subscribes_the_reader_does_not_read_each_event(
+    parts: Components, service: OrderService, redis: Redis
+) -> None:
+    await create(service, "o0")
+    await service.load("o0")  # the scripts are loaded into Redis before counting
+    await redis.config_resetstat()
+    for n in range(40):  # 0.4 s at 100 mutations/s
+        await create(service, f"o{n + 1}")
+        await asyncio.sleep(0.01)
+    stats = await redis.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): s["calls"] for name, s in stats.items()}
+    assert calls.get("xread", 0) == 0
+    # It looks where the log ends every idle_seek_s (0.25 s): a few XREVRANGEs.
+    assert 1 <= calls.get("xrevrange", 0) <= 8
+    end = await parts.store.last_position(0)
+    async with asyncio.timeout(10):
+        while parts.hub.tail.cursors != {0: end}:
+            await asyncio.sleep(0.01)
+
+
+async def test_ends_looked_up_while_a_subscriber_joined_are_not_taken(
+    parts: Components, service: OrderService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The idle reader looks up where the log ends; a subscription joins while
+    # the lookup is on its way, an event is appended, and the answer includes
+    # it. Taking the answer would move the reader past the event without
+    # handing it to anyone.
+    await create(service, "before")
+    async with asyncio.timeout(10):
+        await parts.hub.ready()
+    tail = parts.hub.tail
+    ends = tail.ends
+    joined = asyncio.Event()
+    looked_up = asyncio.Event()
+
+    async def a_subscriber_joins_meanwhile() -> dict[int, str]:
+        looked_up.set()
+        await joined.wait()  # a subscriber has joined, and the event is in
+        return await ends()
+
+    monkeypatch.setattr(tail, "ends", a_subscriber_joins_meanwhile)
+    async with asyncio.timeout(10):
+        await looked_up.wait()
+    async with subscribed(parts, 1) as [first]:
+        await create(service, "during")
+        joined.set()
+        done, _ = await asyncio.wait([first], timeout=10)
+        if not done:
+            first.cancel()
+    assert done, "the event appended while the reader was idle never came"
+    assert first.result().data == {
+        "orderEvents": {"type": "OrderCreated", "orderId": "during", "version": 1}
+    }
+
+
 async def test_the_email_cache_loads_an_unknown_order_once_and_stays_bounded(
     service: OrderService,
 ) -> None:
