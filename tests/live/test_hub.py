@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -148,6 +149,37 @@ async def test_while_nobody_subscribes_the_reader_does_not_read_each_event(
     async with asyncio.timeout(10):
         while parts.hub.tail.cursors != {0: end}:
             await asyncio.sleep(0.01)
+
+
+async def test_the_first_subscriber_after_a_long_idle_spell_is_not_dropped_for_older_events(
+    settings: Settings, service: OrderService
+) -> None:
+    # The idle reader's cursor lags the log by up to idle_seek_s of appends;
+    # here by 100 entries, far more than the subscriber's buffer of 16. The
+    # reader goes through them when someone joins: they are not the new
+    # subscriber's, and must not overflow its buffer.
+    parts = build_components(dataclasses.replace(settings, subscription_buffer=16))
+    parts.hub.idle_seek_s = 60
+    await parts.hub.start()
+    try:
+        async with asyncio.timeout(10):
+            await parts.hub.ready()
+        for n in range(100):
+            await create(service, f"before-{n}")
+        async with subscribed(parts, 1) as [first]:
+            await create(service, "after")
+            done, _ = await asyncio.wait([first], timeout=10)
+            if not done:
+                first.cancel()
+        assert done, "the event appended after subscribing never came"
+        result = first.result()
+        assert result.errors is None, result.errors
+        assert result.data == {
+            "orderEvents": {"type": "OrderCreated", "orderId": "after", "version": 1}
+        }
+    finally:
+        await parts.hub.stop()
+        await parts.redis.aclose()
 
 
 async def test_ends_looked_up_while_a_subscriber_joined_are_not_taken(
