@@ -182,7 +182,11 @@ def http_rates(srv: Servers, workdir: Path, seconds: float, rounds: int = 3) -> 
         )
         # Orders of their own per round, seeded from another process: the first
         # step of each is loaded, the next ones decided from the kept state.
-        count = int(max(created.rate, 500) * step * 1.5 / 4) + 64
+        # Enough for four steps each at the `{ __typename }` rate, which no
+        # mutation reaches: sized by the create rate, a round whose updates ran
+        # faster than the creates had walked all its orders through and started
+        # them over (InvalidStatusTransition, counted as errors).
+        count = int(max(created.rate, typename.rate, 500) * step / 4) + 64
 
         def update_round(r: int) -> list[list[dict[str, object]]]:
             orders = asyncio.run(_seed(srv, space, count, prefix=f"u{r}-"))
