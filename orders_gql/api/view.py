@@ -11,7 +11,7 @@ from importlib.resources import files
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, StrawberryGraphQLError
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
 from .auth import AuthenticationFailed, Authenticator
@@ -27,6 +28,7 @@ from .context import Context
 from .limits import LIMIT_CODES
 
 log = logging.getLogger("orders_gql.api")
+_ALLOW = {"Allow": "GET, POST"}  # GET for queries and GraphiQL, POST for everything
 
 _VARIABLE = re.compile(r"Variable '\$(\w+)' (?:has|got) invalid value(?: at ([^:\s]+))?")
 _REQUIRED = re.compile(r"required field '(\w+)'")
@@ -159,13 +161,33 @@ class OrdersGraphQL(GraphQL[Context, None]):
             404: "NOT_FOUND",
             405: "METHOD_NOT_ALLOWED",
             413: "PAYLOAD_TOO_LARGE",
+            415: "UNSUPPORTED_MEDIA_TYPE",
         }.get(status, "BAD_REQUEST")
         body = {
             "errors": [
                 {"message": reason, "extensions": {"code": code, "correlationId": correlation_id}}
             ]
         }
-        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+        # What HTTP requires of these answers (RFC 9110: 401 names the scheme, 405
+        # the methods the endpoint takes), for clients and gateways that act on it.
+        headers = {401: {"WWW-Authenticate": 'Bearer realm="orders-gql"'}, 405: _ALLOW}
+        return Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type="application/json",
+            headers=headers.get(status),
+        )
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        """A POST body that is not JSON is 415 (strawberry answers 400)."""
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if "application/json" not in content_type:
+                given = repr(content_type) if content_type else "none"
+                raise HTTPException(
+                    415, f"unsupported content type ({given}): send application/json"
+                )
+        return await super().parse_http_body(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from this package's own copy of its assets (no CDN needed)."""

@@ -93,6 +93,7 @@ async def test_bad_credentials_get_401(
         headers=headers,
     )
     assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="orders-gql"'
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await redis.xlen(keys.log()) == 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -288,14 +289,6 @@ async def test_non_json_body_is_a_typed_400(client: httpx.AsyncClient) -> None:
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
-async def test_wrong_content_type_is_a_typed_400(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/graphql", content=b"query", headers={"content-type": "text/plain"}
-    )
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-
-
 async def test_idempotent_create_over_http(
     client: httpx.AsyncClient, redis: Redis, keys: KeySpace
 ) -> None:
@@ -377,6 +370,28 @@ async def test_a_query_sent_as_get_cannot_mutate(client: httpx.AsyncClient) -> N
         "BAD_REQUEST",
         "METHOD_NOT_ALLOWED",
     )
+
+
+async def test_other_methods_are_405_naming_the_ones_allowed(client: httpx.AsyncClient) -> None:
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = await client.request(method, "/graphql", json={"query": "{ __typename }"})
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "GET, POST"
+        assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_body_that_is_not_json_is_415_and_runs_nothing(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace, content_type: str | None
+) -> None:
+    body = orjson.dumps({"query": CREATE, "variables": {"input": order_input()}})
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 415
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "application/json" in error["message"]
+    assert await log_length(redis, keys) == 0
 
 
 @pytest.mark.parametrize(
