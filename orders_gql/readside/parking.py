@@ -32,6 +32,16 @@ class Parking:
                 blocked.update({o: text(v) for o, v in zip(orders, values, strict=True) if v})
         return blocked
 
+    async def parked(self, entries: list[Entry]) -> set[str]:
+        """The positions of `entries` that are dead letters now."""
+        found: set[str] = set()
+        for p in self.keys.partitions:
+            positions = [e.position for e in entries if e.partition == p]
+            if positions:
+                values = await self.redis.hmget(self.keys.parked(p), positions)
+                found.update(pos for pos, v in zip(positions, values, strict=True) if v)
+        return found
+
     async def failed(self, e: Entry, exc: Exception) -> bool:
         """Count a failed attempt; park the entry (True) after the last one."""
         attempts = int(await self.redis.hincrby(self.keys.attempts(e.partition), e.position, 1))

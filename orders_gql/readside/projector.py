@@ -200,11 +200,24 @@ class Projector:
         done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
         live = [e for e in entries if e.raw is not None]
         blocked = await self.parking.blocked(live)
+        # Entries delivered again after they were parked (the group was reset to
+        # the log's start, read models being rebuilt from scratch): their letters
+        # stand; parking them again would add a copy waiting behind itself.
+        parked = await self.parking.parked(
+            [e for e in live if describe(e.raw or b"")[0] in blocked]
+        )
         todo: list[Entry] = []
         for e in live:
+            if e.position in parked:
+                done.append(e)  # acknowledged; `dead-letters retry` applies it
+                continue
             behind = blocked.get(describe(e.raw or b"")[0])
-            if behind is not None and await self.parking.park(
-                e, BLOCKED, f"waits behind {behind}", 0, only_if_blocked=True
+            if (
+                behind is not None
+                and position_key(e.position) > position_key(behind)  # not one before it
+                and await self.parking.park(
+                    e, BLOCKED, f"waits behind {behind}", 0, only_if_blocked=True
+                )
             ):
                 continue  # parked behind its order's dead letter
             todo.append(e)  # also when a retry unblocked the order meanwhile

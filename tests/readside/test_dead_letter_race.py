@@ -18,7 +18,7 @@ from orders_gql.eventstore.codec import UPCASTERS
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import deadletters
-from orders_gql.readside.deadletters import BLOCKED, DeadLetters
+from orders_gql.readside.deadletters import BLOCKED, FAILED, DeadLetters
 from orders_gql.readside.entries import Entry
 from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.parking import Parking
@@ -98,3 +98,44 @@ async def test_a_retry_applies_what_was_parked_behind_meanwhile_and_unblocks(
         Entry(0, position, fields[b"e"]), BLOCKED, "waits", 0, only_if_blocked=True
     )
     assert await letters.list() == []
+
+
+async def test_entries_delivered_again_after_they_were_parked_are_not_parked_twice(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    redis: Redis,
+    keys: KeySpace,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A poison event parked, a later one of its order parked behind it; then
+    # the group goes back to the log's start (read models rebuilt from scratch)
+    # and both are delivered again. Parked a second time, the poison's copy
+    # waited behind the poison itself, and each letter came twice.
+    order_id = "o-again"
+    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
+    await workload.run(
+        service, [CreateOrder(order_id, "Again Customer", "again@example.com", (item,))]
+    )
+    poison = await append_old_schema_event(redis, keys, order_id)
+    appended = await store.append(
+        order_id, 2, [_next(order_id, 3, OrderStatus.CONFIRMED, OrderStatus.PROCESSING)]
+    )
+    projector = make_projector("p1")
+    await drain(projector, appended.positions[-1])
+    letters = DeadLetters(redis, pkeys, read_store, store)
+    first = [(x.position, x.reason) for x in await letters.list()]
+    assert first == [(poison, FAILED), (appended.positions[-1], BLOCKED)]
+
+    await redis.xgroup_setid(keys.log(), pkeys.group, "0")
+    await drain(make_projector("p2"), appended.positions[-1])
+
+    assert [(x.position, x.reason) for x in await letters.list()] == first
+    assert await redis.hget(pkeys.blocked(0), order_id) == poison.encode()
+    monkeypatch.setitem(UPCASTERS, ("OrderStatusChanged", 0), upcast_v0)
+    report = await letters.retry()
+    assert (report.applied, report.still_dead) == (2, 0)
+    views = (await active(read_store)).views.get_pymongo_collection()
+    assert (await views.find_one({"_id": order_id}))["version"] == 3
