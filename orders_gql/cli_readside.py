@@ -54,6 +54,14 @@ async def replay(settings: Settings, switch: bool = True) -> None:
             f"{len(result.skipped)} skipped) into generation {result.generation} "
             f"at {rate:,.0f} events/s; {where}"
         )
+        if switch and await rs.dead_letters.list(limit=1):
+            # The new read models hold the events of the letters the replay could
+            # apply; their orders would stay blocked behind them until a retry.
+            report = await rs.dead_letters.retry()
+            print(
+                f"dead letters: {report.applied} now applied (their orders unblocked), "
+                f"{report.still_dead} still dead"
+            )
 
 
 async def dead_letters(settings: Settings, action: str, order_id: str | None) -> None:

@@ -5,12 +5,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from typing import Any
 
+import pytest
+from redis.asyncio import Redis
+
+from orders_gql import cli_readside
+from orders_gql.domain.commands import CreateOrder, ItemInput, UpdateOrderStatus
+from orders_gql.domain.status import OrderStatus
+from orders_gql.eventstore.codec import UPCASTERS
+from orders_gql.eventstore.keys import KeySpace
+from orders_gql.readside.deadletters import DeadLetters
+from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.store import ReadStore
 from orders_gql.service import OrderService
 from orders_gql.settings import Settings
 
+from ..poison import append_old_schema_event, upcast_v0
 from . import workload
 from .helpers import active, documents, drain
 
@@ -65,3 +77,47 @@ def test_commands_need_the_servers_urls() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "ORDERS_MONGODB_URL" in done.stderr
+
+
+@pytest.mark.parametrize("fixed", [True, False], ids=["cause-fixed", "still-poison"])
+async def test_replay_retries_the_dead_letters_of_the_read_models_it_replaced(
+    settings: Settings,
+    service: OrderService,
+    read_store: ReadStore,
+    redis: Redis,
+    keys: KeySpace,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fixed: bool,
+) -> None:
+    # An event parked; then its cause is fixed (here: the upcaster it needed is
+    # deployed) and the read models replayed, which applies it. Its letter
+    # stayed, and the order's next event was parked behind it.
+    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
+    await workload.run(service, [CreateOrder("o-1", "Ann Example", "ann@example.com", (item,))])
+    poison = await append_old_schema_event(redis, keys, "o-1")
+    await drain(make_projector("p1"), poison)
+    letters = DeadLetters(redis, pkeys, read_store, service.store)
+    assert [x.position for x in await letters.list()] == [poison]
+    if fixed:
+        monkeypatch.setitem(UPCASTERS, ("OrderStatusChanged", 0), upcast_v0)
+
+    await cli_readside.replay(settings)
+
+    out = capsys.readouterr().out
+    if not fixed:
+        assert "dead letters: 0 now applied (their orders unblocked), 1 still dead" in out
+        assert [x.position for x in await letters.list()] == [poison]
+        return
+    assert "dead letters: 1 now applied (their orders unblocked), 0 still dead" in out
+    assert await letters.list() == []
+    assert not await redis.hexists(pkeys.blocked(0), "o-1")
+    moved = await workload.run(
+        service, [UpdateOrderStatus("o-1", OrderStatus.PROCESSING)], tag="after"
+    )
+    await drain(make_projector("p2"), moved)
+    views = (await active(read_store)).views.get_pymongo_collection()
+    assert (await views.find_one({"_id": "o-1"}))["version"] == 3
+    assert await letters.list() == []
