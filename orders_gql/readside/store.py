@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
@@ -62,8 +63,13 @@ class ReadStore:
         self._active_at = 0.0
 
     async def ping(self) -> None:
+        """Raises ReadSideUnavailable when MongoDB does not answer within the
+        client's server selection timeout (`ORDERS_MONGODB_TIMEOUT_MS`), also
+        when a server it is connected to hangs (a connection's own read would
+        wait for pymongo's heartbeat to give up on it, about 20 s)."""
         try:
-            await self.db.command("ping")
+            with pymongo.timeout(self.client.options.server_selection_timeout):
+                await self.db.command("ping")
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc
 

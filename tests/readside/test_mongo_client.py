@@ -17,6 +17,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from orders_gql.embedded import EmbeddedMongo
 from orders_gql.readside.mongo import mongo_client
+from orders_gql.readside.store import ReadSideUnavailable, ReadStore
 
 
 @contextlib.contextmanager
@@ -113,4 +114,33 @@ async def test_a_server_slow_to_answer_keeps_its_running_queries(
             assert found == {"_id": "o1", "status": "PENDING"}
             assert time.monotonic() - started >= stall - 0.5  # it did wait for the server
         finally:
+            await client.close()
+
+
+async def test_a_ping_gives_up_after_the_timeout_when_a_connected_server_hangs(
+    mongo_server: EmbeddedMongo, mongo_db: str
+) -> None:
+    """/readyz pings: against a server that stopped answering on a connection
+    already open, the ping waited about 20 s (pymongo's heartbeat giving up),
+    not ORDERS_MONGODB_TIMEOUT_MS; a probe timed out instead of seeing 503."""
+    proxy = StallingProxy("127.0.0.1", mongo_server.port)
+    async with proxy as port:
+        client = mongo_client(f"mongodb://127.0.0.1:{port}/?directConnection=true", 1000)
+        try:
+            store = ReadStore(client, mongo_db)
+            await store.ping()  # connected, answered
+            proxy.flowing.clear()
+            started = time.monotonic()
+            with pytest.raises(ReadSideUnavailable):
+                await store.ping()
+            assert time.monotonic() - started < 2.5
+            proxy.flowing.set()
+            async with asyncio.timeout(30):  # and it recovers when the server answers
+                while True:
+                    with contextlib.suppress(ReadSideUnavailable):
+                        await store.ping()
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            proxy.flowing.set()
             await client.close()
