@@ -125,8 +125,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     from .cli_readside import dead_letters
 
-    asyncio.run(dead_letters(_servers_settings(), args.action, args.order))
-    return 0
+    return asyncio.run(dead_letters(_servers_settings(), args.action, args.order))
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -196,12 +195,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from .embedded import EmbeddedServerError
+        from pymongo.errors import PyMongoError
 
+        from .embedded import EmbeddedServerError
+        from .eventstore.connect import REDIS_ERRORS
+        from .eventstore.redis_store import EventStoreUnavailable
+        from .readside.store import ReadSideUnavailable
+
+        if isinstance(exc, PyMongoError | ReadSideUnavailable):
+            print(f"orders-gql: MongoDB unavailable: {_first_line(exc)}", file=sys.stderr)
+            return 1
+        if isinstance(exc, (EventStoreUnavailable, *REDIS_ERRORS)):
+            print(f"orders-gql: Redis unavailable: {_first_line(exc)}", file=sys.stderr)
+            return 1
         if isinstance(exc, EmbeddedServerError | OSError):
             print(f"orders-gql: {exc}", file=sys.stderr)
             return 1
         raise
+
+
+def _first_line(exc: BaseException) -> str:
+    """pymongo's messages carry the whole topology description after the cause."""
+    return str(exc).split(", Timeout:")[0].splitlines()[0][:300]
 
 
 if __name__ == "__main__":

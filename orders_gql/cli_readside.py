@@ -64,16 +64,19 @@ async def replay(settings: Settings, switch: bool = True) -> None:
             )
 
 
-async def dead_letters(settings: Settings, action: str, order_id: str | None) -> None:
+async def dead_letters(settings: Settings, action: str, order_id: str | None) -> int:
+    """List or retry; a retry that leaves letters dead exits 1."""
     async with _components(settings) as parts:
         assert parts.read_side is not None
         letters = parts.read_side.dead_letters
         if action == "retry":
             report = await letters.retry(order_id)
             print(f"applied {report.applied}, still dead {report.still_dead}")
-            return
+            return 1 if report.still_dead else 0
         found = await letters.list(order_id, limit=1000)
         for x in found:
+            error = " ".join(x.error.split())  # one line per letter, fields tab-separated
             print(f"{x.position}\t{x.order_id}\tv{x.version}\t{x.event_type}\t{x.reason}\t"
-                  f"attempts={x.attempts}\t{x.error}")  # fmt: skip
+                  f"attempts={x.attempts}\t{error}")  # fmt: skip
         print(f"{len(found)} dead letters")
+        return 0

@@ -121,6 +121,14 @@ class Settings:
             raise SettingsError("ORDERS_RECENT_STATES must be 0 (off) or more")
         if self.subscription_buffer < 1:
             raise SettingsError("ORDERS_SUBSCRIPTION_BUFFER must be 1 or more")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
+            raise SettingsError("ORDERS_LOG_LEVEL must be debug, info, warning, error or critical")
+        for name, path in (
+            ("ORDERS_JWKS_FILE", self.jwks_file),
+            ("ORDERS_API_KEYS_FILE", self.api_keys_file),
+        ):
+            if path is not None and not path.is_file():
+                raise SettingsError(f"{name}: no such file: {path}")
 
     @property
     def has_credentials(self) -> bool:

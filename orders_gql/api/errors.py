@@ -95,11 +95,13 @@ def domain_status(value: str) -> OrderStatus:  # type: ignore[valid-type]
 
 
 class ServiceUnavailable(GraphQLError):
-    """A backing server is down; the request did nothing and may be retried."""
+    """A backing server is down; the request may be retried. `nothing_written`
+    for a command, whose append is all or nothing."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, nothing_written: bool = False) -> None:
+        done = "; nothing was written" if nothing_written else ""
         super().__init__(
-            f"{what}: unavailable; nothing was written, retry later",
+            f"{what}: unavailable{done}, retry later",
             extensions={"code": "SERVICE_UNAVAILABLE"},
         )
 

@@ -73,7 +73,7 @@ async def _run(
         raise e.NotReplicatedError(str(exc)) from exc
     except EventStoreUnavailable as exc:
         COMMANDS.labels(name, "SERVICE_UNAVAILABLE").inc()
-        raise e.ServiceUnavailable("the event store") from exc
+        raise e.ServiceUnavailable("the event store", nothing_written=True) from exc
     COMMANDS.labels(name, "replayed" if result.replayed else "ok").inc()
     log.debug("%s on order %s -> version %d", name, command.order_id, result.order.version)
     for event in result.events:

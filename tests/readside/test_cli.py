@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
 import subprocess
 import sys
 from decimal import Decimal
@@ -27,13 +29,14 @@ from . import workload
 from .helpers import active, documents, drain
 
 
-def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "ORDERS_REDIS_URL": settings.redis_url or "",
         "ORDERS_MONGODB_URL": settings.mongodb_url or "",
         "ORDERS_MONGODB_DB": settings.mongodb_db,
         "ORDERS_KEY_PREFIX": settings.key_prefix,
+        **extra,
     }
     return subprocess.run(
         [sys.executable, "-m", "orders_gql", *args],
@@ -110,6 +113,13 @@ async def test_replay_retries_the_dead_letters_of_the_read_models_it_replaced(
     if not fixed:
         assert "dead letters: 0 now applied (their orders unblocked), 1 still dead" in out
         assert [x.position for x in await letters.list()] == [poison]
+        listed = cli(settings, "dead-letters", "list")
+        assert listed.returncode == 0, listed.stderr
+        [line, total] = listed.stdout.splitlines()  # one line per letter
+        assert line.startswith(f"{poison}\to-1\tv2\tOrderStatusChanged\tFAILED\t")
+        assert total == "1 dead letters"
+        retried = cli(settings, "dead-letters", "retry")  # a script sees it did not all apply
+        assert (retried.returncode, retried.stdout.strip()) == (1, "applied 0, still dead 1")
         return
     assert "dead letters: 1 now applied (their orders unblocked), 0 still dead" in out
     assert await letters.list() == []
@@ -121,3 +131,31 @@ async def test_replay_retries_the_dead_letters_of_the_read_models_it_replaced(
     views = (await active(read_store)).views.get_pymongo_collection()
     assert (await views.find_one({"_id": "o-1"}))["version"] == 3
     assert await letters.list() == []
+
+
+def test_replay_without_mongodb_is_a_one_line_error(settings: Settings) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    down = dataclasses.replace(settings, mongodb_url=f"mongodb://127.0.0.1:{port}/")
+    done = cli(down, "replay", ORDERS_MONGODB_TIMEOUT_MS="300")
+    assert done.returncode == 1
+    assert done.stderr.startswith("orders-gql: MongoDB unavailable: ")
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("ORDERS_LOG_LEVEL", "loud", "ORDERS_LOG_LEVEL must be debug, info"),
+        ("ORDERS_JWKS_FILE", "/nonexistent/jwks.json", "ORDERS_JWKS_FILE: no such file"),
+        ("ORDERS_API_KEYS_FILE", "/nonexistent/keys.json", "ORDERS_API_KEYS_FILE: no such file"),
+    ],
+)
+def test_a_bad_setting_is_named_before_anything_starts(
+    settings: Settings, name: str, value: str, said: str
+) -> None:
+    done = cli(settings, "check", **{name: value})
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"orders-gql: {said}")
+    assert "Traceback" not in done.stderr
