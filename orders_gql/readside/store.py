@@ -48,6 +48,17 @@ from .transactions import ConflictHook, run_transaction
 ACTIVE_MAX_AGE = 0.5
 
 
+class PersistentConflict(Exception):
+    """A batch's guarded write kept conflicting: not a racing writer."""
+
+    def __init__(self, conflict: Conflict, seconds: float) -> None:
+        cause = conflict.__cause__
+        details = getattr(cause, "details", None) or {}
+        errors = details.get("writeErrors") or [{}]
+        said = errors[0].get("errmsg") or (str(cause) if cause else "")
+        super().__init__(f"{conflict} for {seconds:g}s" + (f": {said}" if said else ""))
+
+
 class ReadStore:
     """MongoDB access of the read side; one per process and database."""
 
@@ -61,6 +72,8 @@ class ReadStore:
         self.checkpoints = self.db[Checkpoint.Settings.name]
         self._active: str | None = None
         self._active_at = 0.0
+        #: Seconds a batch's write may keep conflicting before it is a failure.
+        self.conflict_patience = 10.0
 
     async def ping(self) -> None:
         """Raises ReadSideUnavailable when MongoDB does not answer within the
@@ -177,6 +190,7 @@ class ReadStore:
         Raises Gap, or ReadSideUnavailable (nothing applied); a ProjectionError
         means a poison event."""
         deadline = time.monotonic() + 30
+        conflicting_since: float | None = None
         while time.monotonic() < deadline:
             try:
                 return await run_transaction(
@@ -187,10 +201,18 @@ class ReadStore:
                 )
             except Paused:
                 await asyncio.sleep(0.01)  # a rebuild is switching generations
-            except (Sealed, Conflict):
+            except (Sealed, Conflict) as exc:
                 if generation is not None:
                     raise
-                # the active generation changed, or a racing writer: again
+                # the active generation changed, or a racing writer: again. The
+                # same write refused for longer is the data's doing (a unique
+                # index added by hand, say): a failure of these events, which the
+                # projector parks after its attempts, instead of an outage that
+                # stalls every order.
+                now = time.monotonic()
+                conflicting_since = conflicting_since or now
+                if isinstance(exc, Conflict) and now - conflicting_since > self.conflict_patience:
+                    raise PersistentConflict(exc, self.conflict_patience) from exc
             except PyMongoError as exc:
                 raise ReadSideUnavailable(str(exc)) from exc
         raise ReadSideUnavailable("the read models stayed busy for 30s")

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+from orders_gql.domain.commands import CreateOrder, ItemInput
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside.batch import Conflict
 from orders_gql.readside.batchwrite import StoredViews, write_batch
+from orders_gql.readside.deadletters import FAILED, DeadLetters
 from orders_gql.readside.documents import OrderViewFields
 from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.projector import Projector, ProjectorConfig
@@ -215,3 +218,47 @@ async def test_reinserting_and_replacing_leave_the_same_read_models(
     assert docs == await documents(await active(replacing))
     assert statistics_of(docs) == expected_statistics(await all_orders(store))
     await mongo.drop_database(mongo_db + "r")
+
+
+async def test_a_write_that_keeps_conflicting_is_parked_and_other_orders_flow(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    redis: Redis,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+) -> None:
+    # An operator's unique index refuses one order's view for good. That was
+    # retried as a racing writer until "the read models stayed busy", and the
+    # projector waited for its servers forever: no order moved, nothing was
+    # parked, and the log never named the duplicate key.
+    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
+    seeded = await workload.run(
+        service, [CreateOrder("o-seed", "Seed Example", "seed@example.com", (item,))]
+    )
+    projector = make_projector("p1")
+    await drain(projector, seeded)
+    views = (await active(read_store)).views.get_pymongo_collection()
+    await views.create_index(
+        "customer_email",
+        unique=True,
+        partialFilterExpression={"customer_email": "taken@example.com"},
+        name="operators_unique",
+    )
+    await views.insert_one({"_id": "squatter", "customer_email": "taken@example.com"})
+    read_store.conflict_patience = 0.3
+    last = await workload.run(
+        service,
+        [
+            CreateOrder("o-refused", "Refused Example", "taken@example.com", (item,)),
+            CreateOrder("o-fine", "Fine Example", "fine@example.com", (item,)),
+        ],
+        tag="x",
+    )
+
+    await drain(projector, last, timeout=60)
+
+    assert await views.find_one({"_id": "o-fine"}) is not None
+    [letter] = await DeadLetters(redis, pkeys, read_store, store).list()
+    assert (letter.order_id, letter.reason) == ("o-refused", FAILED)
+    assert "PersistentConflict" in letter.error and "duplicate key" in letter.error
