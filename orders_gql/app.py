@@ -34,6 +34,7 @@ from .live.feeds import LiveFeeds
 from .live.hub import LiveHub
 from .live.log_tail import LogTail
 from .logs import correlation_id
+from .metrics import SUBSCRIBERS
 from .metrics import collect as collect_metrics
 from .metrics import render as render_metrics
 from .projector_process import ProjectorProcess
@@ -197,7 +198,12 @@ def build_components(settings: Settings) -> Components:
         recent_states=settings.recent_states,
     )
     emails = CustomerEmails(service.load)
-    hub = LiveHub(LogTail(store), buffer_size=settings.subscription_buffer, on_event=emails.learn)
+    hub = LiveHub(
+        LogTail(store),
+        buffer_size=settings.subscription_buffer,
+        on_event=emails.learn,
+        on_subscribers=SUBSCRIBERS.set,
+    )
     live = LiveFeeds(hub, service, emails)
     parts = Components(
         settings=settings,

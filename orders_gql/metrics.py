@@ -1,12 +1,25 @@
-"""Prometheus metrics, served at /metrics."""
+"""Prometheus metrics, served at /metrics. With `serve --workers N` every
+process writes its figures to files in PROMETHEUS_MULTIPROC_DIR (prometheus
+client's multiprocess mode) and any worker answers for all of them."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+    multiprocess,
+)
 from redis.exceptions import ResponseError
+
+#: Set (by `serve --workers`) before the processes that share it start.
+SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 COMMANDS = Counter(
     "orders_commands_total",
@@ -20,19 +33,35 @@ CONFLICT_RETRIES = Counter(
 EVENTS_APPENDED = Counter(
     "orders_events_appended_total", "Events appended to the event store, by type.", ["type"]
 )
+# Read from Redis at scrape time: the same for every process, the newest counts.
 PROJECTOR_LAG_EVENTS = Gauge(
     "orders_projector_lag_events",
     "Events in the log not yet applied to the read models, by partition.",
     ["partition"],
+    multiprocess_mode="mostrecent",
 )
 PROJECTOR_LAG_SECONDS = Gauge(
     "orders_projector_lag_seconds",
     "Age of the oldest event not yet applied to the read models, by partition.",
     ["partition"],
+    multiprocess_mode="mostrecent",
 )
 PROJECTED_EVENTS = Counter("orders_projected_events_total", "Events applied to the read models.")
-DEAD_LETTERS = Gauge("orders_dead_letters", "Events parked in the dead-letter stream.")
-SUBSCRIBERS = Gauge("orders_subscribers", "Open GraphQL subscriptions in this process.")
+DEAD_LETTERS = Gauge(
+    "orders_dead_letters",
+    "Events parked in the dead-letter stream.",
+    multiprocess_mode="mostrecent",
+)
+SUBSCRIBERS = Gauge(
+    "orders_subscribers",
+    "Open GraphQL subscriptions (with --workers: the sum over the live processes).",
+    multiprocess_mode="livesum",
+)
+
+
+def shared() -> bool:
+    """Whether this process's figures are summed with other processes' at scrape time."""
+    return SHARED_DIR in os.environ
 
 
 def counted(counter: Counter) -> float:
@@ -45,7 +74,11 @@ def counted(counter: Counter) -> float:
 
 
 def render() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+    if not shared():
+        return generate_latest(), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 async def collect(redis: Any, keys: Any, hub: Any | None) -> None:

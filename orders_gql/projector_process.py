@@ -31,6 +31,7 @@ from typing import Any
 
 from .logs import configure as configure_logging
 from .metrics import PROJECTED_EVENTS, counted
+from .metrics import shared as shared_metrics
 from .projector_thread import new_loop, project
 from .settings import Settings
 
@@ -103,7 +104,10 @@ class ProjectorProcess:
 
     def report(self) -> None:
         """Add what the projector processes projected since the last report to
-        this process's `orders_projected_events_total`."""
+        this process's `orders_projected_events_total` (with shared metrics they
+        count it in files of their own instead)."""
+        if shared_metrics():
+            return
         total = int(self._projected.value)
         if total > self._reported:
             PROJECTED_EVENTS.inc(total - self._reported)

@@ -10,14 +10,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
 
 import uvicorn
 
 from .logs import configure as configure_logging
+from .metrics import SHARED_DIR
 from .settings import Settings
 
 log = logging.getLogger("orders_gql")
@@ -33,6 +37,10 @@ def _worker(settings: Settings, host: str, port: int, sock: socket.socket) -> No
 def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
     """Run `workers` API processes on host:port until SIGTERM or SIGINT."""
     sock = uvicorn.Config("orders_gql.serving:app_from_env", host=host, port=port).bind_socket()
+    # Every process (workers, their projectors) writes its metrics here, and
+    # whichever worker is scraped answers for all: set before they start.
+    metrics_dir = tempfile.mkdtemp(prefix="orders-gql-metrics-")
+    os.environ[SHARED_DIR] = metrics_dir
     context = multiprocessing.get_context("spawn")
     running: list[BaseProcess] = []
 
@@ -58,6 +66,7 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
                 if not proc.is_alive():
                     log.warning("API process %s exited with %s; starting another",
                                 proc.pid, proc.exitcode)  # fmt: skip
+                    _forget_metrics_of(proc, metrics_dir)
                     running[i] = start()
             time.sleep(0.2)
     finally:
@@ -73,3 +82,13 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
         sock.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
+        os.environ.pop(SHARED_DIR, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _forget_metrics_of(proc: BaseProcess, metrics_dir: str) -> None:
+    """Its counters stay counted; its live gauges (subscribers) go."""
+    from prometheus_client import multiprocess
+
+    if proc.pid is not None:
+        multiprocess.mark_process_dead(proc.pid, metrics_dir)  # type: ignore[no-untyped-call]

@@ -80,6 +80,14 @@ async def read(base: str, order_id: str, position: str) -> dict[str, object]:
         return dict((await ok(client, ORDER, id=order_id, pos=position))["order"])
 
 
+async def scrape(base: str) -> dict[str, float]:
+    """One /metrics answer on a new connection, as sample -> value."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        text = (await client.get("/metrics")).text
+    samples = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    return {name: float(value) for name, value in samples}
+
+
 async def test_two_processes_on_one_port_stay_correct(
     workers: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
@@ -103,6 +111,17 @@ async def test_two_processes_on_one_port_stay_correct(
             assert sorted((e["orderId"], e["version"]) for e in got) == sorted(written)
             for order_id, _ in written[::2]:  # per order, in version order
                 assert [e["version"] for e in got if e["orderId"] == order_id] == [1, 2]
+
+        # Whichever process answers /metrics counts for all of them (it
+        # answered for itself: counters seemed to reset on every other scrape).
+        for _ in range(6):
+            figures = await scrape(base)
+            assert figures['orders_commands_total{command="createOrder",outcome="ok"}'] == ORDERS
+            assert figures['orders_commands_total{command="updateOrderStatus",outcome="ok"}'] == (
+                ORDERS
+            )
+            assert figures["orders_subscribers"] == SUBSCRIBERS
+            assert figures["orders_projected_events_total"] >= 2 * ORDERS
 
         proc.send_signal(signal.SIGTERM)
         for ws in clients:  # every process completes its subscriptions

@@ -28,6 +28,7 @@ class LiveHub:
         buffer_size: int = 256,
         on_event: Callable[[DomainEvent], None] | None = None,
         idle_seek_s: float = 0.25,
+        on_subscribers: Callable[[int], None] | None = None,
     ) -> None:
         """`on_event` sees the events read while some subscription is open. With
         none, the reader does not read the log's entries: every `idle_seek_s` it
@@ -44,6 +45,8 @@ class LiveHub:
         self._any_order: set[Subscription] = set()
         self._ready = asyncio.Event()
         self.idle_seek_s = idle_seek_s
+        #: Told the number of subscriptions whenever it changes (a metric).
+        self._on_subscribers = on_subscribers
         self._joined = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -83,6 +86,7 @@ class LiveHub:
         else:
             self._any_order.add(sub)
         self._joined.set()
+        self._counted()
         return sub
 
     async def complete_all(self, grace: float = 5.0) -> None:
@@ -140,12 +144,15 @@ class LiveHub:
         order_id = sub.wants.order_id
         if order_id is None:
             self._any_order.discard(sub)
-            return
-        subs = self._by_order.get(order_id)
-        if subs is not None:
+        elif (subs := self._by_order.get(order_id)) is not None:
             subs.discard(sub)
             if not subs:
                 del self._by_order[order_id]
+        self._counted()
+
+    def _counted(self) -> None:
+        if self._on_subscribers is not None:
+            self._on_subscribers(self.subscriber_count)
 
     def _dispatch(self, stored: StoredEvent) -> None:
         event = stored.event
