@@ -153,6 +153,10 @@ async def test_a_projector_process_that_exits_is_started_again_and_counted(
         assert await projected_events(client) == before + 3
 
 
+def _sigint_acts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def serve(
     redis_server: EmbeddedRedis, mongo_server: EmbeddedMongo, key_prefix: str, tmp_path: Path
@@ -173,6 +177,9 @@ def serve(
             api = subprocess.Popen(
                 [sys.executable, "-m", "orders_gql", "serve", "--port", str(free_port())],
                 env=env, stdout=log, stderr=log, start_new_session=True,
+                # Ctrl-C acts, as in a terminal, even when these tests run as a
+                # background job of a shell, whose children start with SIGINT ignored.
+                preexec_fn=_sigint_acts,
             )  # fmt: skip
         started.append(api)
         deadline = time.monotonic() + 60
