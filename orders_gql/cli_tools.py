@@ -112,7 +112,10 @@ async def _check(settings: Settings) -> int:
             await redis.aclose()
     else:
         failures += 1
-        print("redis    -    not configured (ORDERS_REDIS_URL) and no running serve found")
+        print(
+            "redis    -    not configured (ORDERS_REDIS_URL) and no running serve found in "
+            f"{settings.data_dir} (ORDERS_DATA_DIR, or serve's --data-dir)"
+        )
     if settings.mongodb_url:
         from pymongo.errors import PyMongoError
 
@@ -134,7 +137,10 @@ async def _check(settings: Settings) -> int:
             await client.close()
     else:
         failures += 1
-        print("mongodb  -    not configured (ORDERS_MONGODB_URL) and no running serve found")
+        print(
+            "mongodb  -    not configured (ORDERS_MONGODB_URL) and no running serve found in "
+            f"{settings.data_dir} (ORDERS_DATA_DIR, or serve's --data-dir)"
+        )
     return 1 if failures else 0
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from orders_gql.domain.commands import Metadata, UpdateOrderStatus
 from orders_gql.domain.status import OrderStatus
@@ -86,3 +87,11 @@ def test_every_command_has_help() -> None:
     ):
         out = cli(command, "--help")
         assert out.returncode == 0 and "usage: orders-gql" in out.stdout
+
+
+def test_check_without_servers_says_where_it_looked(tmp_path: Path) -> None:
+    out = cli("check", ORDERS_DATA_DIR=str(tmp_path))
+    assert out.returncode == 1
+    for server in ("redis", "mongodb"):
+        [line] = [x for x in out.stdout.splitlines() if x.startswith(server)]
+        assert f"no running serve found in {tmp_path} (ORDERS_DATA_DIR" in line
