@@ -57,11 +57,16 @@ async def rebuild(
     blocked: set[str] = set()
 
     async def fetch(partition: int, after: str, upto: str) -> list[Delivery]:
-        """Entries the live projectors applied after our last batch."""
+        """Entries the live projectors applied after our last batch. Counted
+        once the switch committed, as its last attempt fetched them (its
+        transaction may run again)."""
         entries: Any = await redis.xrange(keys.log(partition), f"({after}", upto)
         found = [Delivery(decode_event(f[b"e"]), i.decode(), partition) for i, f in entries]
-        result.events += len(found)
-        return [d for d in found if d.event.order_id not in blocked]
+        kept = [d for d in found if d.event.order_id not in blocked]
+        at_switch[partition] = (found, kept)
+        return kept
+
+    at_switch: dict[int, tuple[list[Delivery], list[Delivery]]] = {}
 
     while True:
         moved = False
@@ -82,8 +87,13 @@ async def rebuild(
         await switching.pause_projection(store, PAUSE_SECONDS)
         try:
             result.replaced = await switching.switch(store, models.generation, fetch)
+            for found, kept in at_switch.values():  # what the switch applied counts too
+                result.events += len(found)
+                result.applied += len(kept)
+                result.skipped += [d.position for d in found if d not in kept]
             break
         except Sealed:
+            at_switch.clear()
             await switching.resume_projection(store)
             continue  # the live projectors are ahead: catch up again
     if result.replaced is not None and drop_after >= 0:

@@ -64,6 +64,7 @@ async def test_rebuild_while_mutations_continue(settings: Settings) -> None:
 
             querying = asyncio.create_task(keep_querying())
             await asyncio.sleep(0.05)
+            started_with = len(await parts.store.read_log(count=100_000))
             result = await rebuild(
                 read_side.store, parts.store, read_side.keys, batch_size=100, drop_after=0.5
             )
@@ -86,4 +87,8 @@ async def test_rebuild_while_mutations_continue(settings: Settings) -> None:
             assert statistics_of(docs) == expected_statistics(orders)
             checkpoint = await read_side.store.checkpoint(models.generation)
             assert checkpoint.applied == len(await store.read_log(count=100_000))
+            # the summary counts what the switch applied as well: every event up
+            # to where the old generation was when it was replaced
+            assert result.skipped == [] and result.events == result.applied
+            assert started_with <= result.applied <= len(await store.read_log(count=100_000))
             assert await read_side.store.checkpoint(before) is None  # old generation dropped

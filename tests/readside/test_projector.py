@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from orders_gql.domain.commands import CreateOrder, ItemInput
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.readside import switching
 from orders_gql.readside.batch import Conflict
 from orders_gql.readside.batchwrite import StoredViews, write_batch
 from orders_gql.readside.deadletters import FAILED, DeadLetters
@@ -262,3 +263,32 @@ async def test_a_write_that_keeps_conflicting_is_parked_and_other_orders_flow(
     [letter] = await DeadLetters(redis, pkeys, read_store, store).list()
     assert (letter.order_id, letter.reason) == ("o-refused", FAILED)
     assert "PersistentConflict" in letter.error and "duplicate key" in letter.error
+
+
+async def test_a_replay_counts_what_its_switch_applied(
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Events the live projector applied after the replay's last batch are
+    # applied by the switch; the summary said "replayed N (N - those applied)".
+    projector = make_projector("p1")
+    await drain(projector, await workload.run(service, workload.script(10)))
+    real_pause = switching.pause_projection
+    late: list[str] = []
+
+    async def events_come_late(*args: Any) -> None:
+        if not late:
+            late.append(await workload.run(service, workload.script(6, prefix="late"), tag="l"))
+            await drain(projector, late[0])  # into the generation being replaced
+        await real_pause(*args)
+
+    monkeypatch.setattr(switching, "pause_projection", events_come_late)
+    result = await rebuild(read_store, store, pkeys, batch_size=100, drop_after=-1)
+
+    total = len(await store.read_log(count=10_000))
+    assert late and result.replaced is not None
+    assert (result.events, result.applied, result.skipped) == (total, total, [])
