@@ -122,6 +122,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generations(args: argparse.Namespace) -> int:
+    from .cli_readside import generations
+
+    return asyncio.run(generations(_servers_settings(), args.action, args.generation))
+
+
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     from .cli_readside import dead_letters
 
@@ -166,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--no-switch", action="store_true", help="build only; keep the current")
     replay.set_defaults(func=cmd_replay)
+
+    generations = sub.add_parser(
+        "generations", help="list the read models' generations, or drop ones no query reads"
+    )
+    generations.add_argument("action", choices=["list", "drop"])
+    generations.add_argument("generation", nargs="*", help="the generations to drop")
+    generations.set_defaults(func=cmd_generations)
 
     letters = sub.add_parser("dead-letters", help="list or retry the projector's dead letters")
     letters.add_argument("action", choices=["list", "retry"])

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 
 from .app import Components, build_components
+from .cli_tools import CliError
 from .progress import ProgressBar
 from .readside.rebuild import rebuild
 from .settings import Settings
@@ -62,6 +63,34 @@ async def replay(settings: Settings, switch: bool = True) -> None:
                 f"dead letters: {report.applied} now applied (their orders unblocked), "
                 f"{report.still_dead} still dead"
             )
+
+
+async def generations(settings: Settings, action: str, names: list[str]) -> int:
+    """List every generation (the active one marked), or drop inactive ones: a
+    replay with --no-switch, or one that was killed, leaves its generation."""
+    async with _components(settings) as parts:
+        assert parts.read_side is not None
+        store = parts.read_side.store
+        active = await store.active_generation()
+        if action == "list":
+            found = await store.checkpoints.find({}).sort("_id", 1).to_list(None)
+            for doc in found:
+                state = "active" if doc["_id"] == active else "sealed" if doc.get("sealed") else "-"
+                print(f"{doc['_id']}\t{state}\tapplied={doc.get('applied', 0)}")
+            print(f"{len(found)} generations")
+            return 0
+        if not names:
+            raise CliError("name the generations to drop (see: orders-gql generations list)")
+        known = {doc["_id"] for doc in await store.checkpoints.find({}, {"_id": 1}).to_list(None)}
+        for name in names:
+            if name == active:
+                raise CliError(f"{name} is the active generation: queries read it")
+            if name not in known:
+                raise CliError(f"no generation {name}")
+        for name in names:
+            await store.drop_generation(name)
+            print(f"dropped {name}")
+        return 0
 
 
 async def dead_letters(settings: Settings, action: str, order_id: str | None) -> int:

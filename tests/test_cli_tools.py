@@ -83,6 +83,7 @@ def test_every_command_has_help() -> None:
         "demo-data",
         "project",
         "replay",
+        "generations",
         "dead-letters",
     ):
         out = cli(command, "--help")

@@ -159,3 +159,32 @@ def test_a_bad_setting_is_named_before_anything_starts(
     assert done.returncode == 2
     assert done.stderr.startswith(f"orders-gql: {said}")
     assert "Traceback" not in done.stderr
+
+
+async def test_generations_are_listed_and_those_no_query_reads_dropped(
+    settings: Settings, service: OrderService, read_store: ReadStore, make_projector: Any
+) -> None:
+    await drain(make_projector("p1"), await workload.run(service, workload.script(5)))
+    current = (await active(read_store)).generation
+    assert cli(settings, "replay", "--no-switch").returncode == 0  # leaves its generation
+
+    listed = cli(settings, "generations", "list").stdout.splitlines()
+    assert listed[-1] == "2 generations"
+    states = dict(line.split("\t")[:2] for line in listed[:-1])
+    assert states.pop(current) == "active"
+    [(built, state)] = states.items()
+    assert state == "-"
+
+    refused = cli(settings, "generations", "drop", current)
+    assert refused.returncode == 2
+    assert f"{current} is the active generation" in refused.stderr
+    unknown = cli(settings, "generations", "drop", "g-nonexistent")
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        2,
+        "orders-gql: no generation g-nonexistent",
+    )
+    dropped = cli(settings, "generations", "drop", built)
+    assert (dropped.returncode, dropped.stdout.strip()) == (0, f"dropped {built}")
+    assert cli(settings, "generations", "list").stdout.splitlines()[-1] == "1 generations"
+    assert not [n for n in await read_store.db.list_collection_names() if built in n]
+    assert (await active(read_store)).generation == current
