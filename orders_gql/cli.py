@@ -26,9 +26,10 @@ log = logging.getLogger("orders_gql")
 @contextlib.contextmanager
 def embedded_servers(settings: Settings) -> Iterator[Settings]:
     """Start embedded Redis/SecantusDB for the URLs that are not configured."""
-    from .embedded import EmbeddedMongo, EmbeddedRedis, Server, free_port
+    from .embedded import EmbeddedMongo, EmbeddedRedis, Server, Watchdog, free_port
 
     started: list[Server] = []
+    watchdog: Watchdog | None = None
     try:
         if not settings.redis_url:
             redis = EmbeddedRedis(
@@ -60,8 +61,12 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             (settings.data_dir / "servers.json").write_text(
                 json.dumps({"redis_url": settings.redis_url, "mongodb_url": settings.mongodb_url})
             )
+            watchdog = Watchdog(started)
+            watchdog.start()
         yield settings
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         if started:
             (settings.data_dir / "servers.json").unlink(missing_ok=True)
         for server in reversed(started):

@@ -4,17 +4,22 @@ SecantusDB daemon. Each keeps its data in a folder and stops cleanly."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 
 class EmbeddedServerError(RuntimeError):
     pass
+
+
+log = logging.getLogger("orders_gql")
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -197,3 +202,40 @@ class EmbeddedMongo(Server):
     def start(self, timeout: float = 60.0) -> None:
         # Started in its own folder (cwd), so it never picks up a stray ./secantusd.toml.
         super().start(timeout)
+
+
+class Watchdog:
+    """Starts an embedded server again when it exits (killed, out of memory)
+    while `serve` runs: on its port and data folder, so the clients reconnect
+    to it and the data comes back (Redis from its AOF). Says so in the log."""
+
+    def __init__(self, servers: list[Server], every: float = 1.0) -> None:
+        self.servers = servers
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedded-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Before the servers are stopped, so a stopped one is not started again."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            for server in self.servers:
+                proc = server.proc
+                if proc is None or proc.poll() is None:
+                    continue
+                log.error(
+                    "embedded %s exited with code %s (its log: %s); starting it again",
+                    server.name, proc.returncode, server.log,
+                )  # fmt: skip
+                try:
+                    server.start()
+                except EmbeddedServerError as exc:
+                    log.error("embedded %s could not start again: %s", server.name, exc)
+                else:
+                    log.warning("embedded %s is back on port %d", server.name, server.port)

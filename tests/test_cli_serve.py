@@ -98,3 +98,44 @@ def test_serve_with_embedded_servers_keeps_data_across_restarts(serve) -> None: 
     ).json()
     assert again["data"]["orderHistory"] == [{"type": "OrderCreated"}]
     assert stop() == 0
+
+
+def _redis_on(port: str) -> int:
+    """The pid of the Redis-compatible server on `port` (it retitles itself
+    "redis-server 127.0.0.1:PORT", or valkey-server)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            title = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"-server" in title and f"127.0.0.1:{port}".encode() in title:
+            found.append(int(entry.name))
+    [pid] = found
+    return pid
+
+
+def test_an_embedded_server_that_dies_is_started_again(serve) -> None:  # type: ignore[no-untyped-def]
+    start, stop, data_dir = serve
+    base = start()
+    create = {"query": CREATE, "variables": {"input": order_input()}}
+    first = httpx.post(f"{base}/graphql", json=create).json()["data"]["createOrder"]
+    time.sleep(1.5)  # past the embedded Redis's fsync (everysec)
+    port = json.loads((data_dir / "servers.json").read_text())["redis_url"].rsplit(":", 1)[1]
+    os.kill(_redis_on(port.split("/")[0]), signal.SIGKILL)
+
+    deadline = time.monotonic() + 30
+    while True:  # the first tries fail while it is down
+        assert time.monotonic() < deadline, "no createOrder succeeded after the kill"
+        reply = httpx.post(f"{base}/graphql", json=create, timeout=10).json()
+        if not reply.get("errors"):
+            break
+        time.sleep(0.2)
+    query = "query($id: ID!) { orderHistory(orderId: $id) { type } }"
+    history = httpx.post(
+        f"{base}/graphql", json={"query": query, "variables": {"id": first["order"]["orderId"]}}
+    ).json()
+    assert history == {"data": {"orderHistory": [{"type": "OrderCreated"}]}}
+    assert stop() == 0
+    log = (data_dir.parent / "serve.log").read_text()
+    assert "embedded redis exited with code -9" in log and "embedded redis is back" in log
