@@ -59,6 +59,13 @@ def check_idempotency_key(key: str | None) -> str | None:
     return key
 
 
+def _millis(moment: datetime) -> datetime:
+    """Event times to the millisecond: MongoDB stores dates so, and an order
+    must show the same orderDate in a mutation's answer, a subscription and
+    the lists (a date filter on the one must find the other)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def new_order_id(idempotency_key: str | None = None) -> str:
     """A fresh order id; a retried createOrder with the same key gets the same id."""
     if idempotency_key is None:
@@ -190,7 +197,7 @@ class OrderService:
                     and (state.exists or isinstance(command, CreateOrder))
                 ):
                     raise ConcurrencyConflict(order_id, expected_version, state.version)
-                events = decide(state, command, now=self.clock(), metadata=metadata)
+                events = decide(state, command, now=_millis(self.clock()), metadata=metadata)
             except DomainError:
                 if kept is None:
                     raise

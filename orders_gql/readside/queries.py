@@ -8,7 +8,7 @@ import base64
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -56,7 +56,16 @@ class OrderFilterSpec:
             q["status"] = self.status
         if self.customer_email is not None:
             q["customer_email"] = self.customer_email
-        dates = {k: v for k, v in (("$gte", self.from_date), ("$lte", self.to_date)) if v}
+        dates: dict[str, datetime] = {}
+        if self.from_date is not None:
+            # >= the date, to the millisecond as MongoDB stores dates, written as
+            # > one millisecond before: the same on MongoDB, and SecantusDB (0.7)
+            # leaves out the bound of $gte on a descending index key (here the
+            # lists' `newest`), so an order was missing from its own date on.
+            floor = self.from_date.replace(microsecond=self.from_date.microsecond // 1000 * 1000)
+            dates["$gt"] = floor - timedelta(milliseconds=1)
+        if self.to_date is not None:
+            dates["$lte"] = self.to_date
         if dates:
             q["order_date"] = dates
         amounts: dict[str, int] = {}

@@ -285,3 +285,31 @@ async def test_concurrent_single_order_reads_each_get_their_order(
     answers = await asyncio.gather(*(ok(client, ORDER, id=oid, pos=pos) for oid in wanted))
     got = [a["order"] and a["order"]["orderId"] for a in answers]
     assert got == [*wanted[:-1], None]
+
+
+async def test_an_order_shows_one_order_date_wherever_it_is_read(client: httpx.AsyncClient) -> None:
+    # The mutation answered from the write side with microseconds, the lists
+    # from MongoDB with milliseconds: a client cache saw the date change, and
+    # a fromDate set from the mutation's answer left the order out.
+    data = await ok(
+        client,
+        "mutation($in: CreateOrderInput!) { createOrder(input: $in) "
+        "{ ... on OrderPayload { position order { orderId orderDate updatedAt } } } }",
+        **{"in": {"customerName": "Ada Example", "customerEmail": "ada@example.com",
+                  "items": [{"productId": "p1", "productName": "Mug", "quantity": 1,
+                             "price": "2.00"}]}},
+    )  # fmt: skip
+    created = data["createOrder"]
+    order, pos = created["order"], created["position"]
+    read = await ok(
+        client,
+        "query($id: ID!, $pos: String, $d: DateTime) { order(orderId: $id, consistentWith: $pos)"
+        " { orderDate updatedAt } orders(filter: {fromDate: $d, toDate: $d}, consistentWith: $pos)"
+        " { totalCount edges { node { orderId } } } }",
+        id=order["orderId"],
+        pos=pos,
+        d=order["orderDate"],
+    )
+    assert read["order"] == {"orderDate": order["orderDate"], "updatedAt": order["updatedAt"]}
+    assert read["orders"]["totalCount"] == 1
+    assert read["orders"]["edges"] == [{"node": {"orderId": order["orderId"]}}]
