@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -336,6 +337,15 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
+    if settings.allowed_origins:  # outermost: preflights are answered before the rest
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Correlation-ID"],
+            expose_headers=["X-Correlation-ID"],
+            max_age=600,
+        )
     app.state.components = parts
     app.state.projector_process = None
     return app

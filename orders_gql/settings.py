@@ -81,6 +81,9 @@ class Settings:
     api_keys_file: Path | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    #: Browser origins allowed to call the API from other sites (CORS), comma
+    #: separated, e.g. "http://localhost:3000"; "*" for any; unset: none.
+    cors_origins: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -123,12 +126,20 @@ class Settings:
             raise SettingsError("ORDERS_SUBSCRIPTION_BUFFER must be 1 or more")
         if self.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
             raise SettingsError("ORDERS_LOG_LEVEL must be debug, info, warning, error or critical")
+        if any(o != "*" and "://" not in o for o in self.allowed_origins):
+            raise SettingsError(
+                "ORDERS_CORS_ORIGINS: origins such as http://localhost:3000, comma separated, or *"
+            )
         for name, path in (
             ("ORDERS_JWKS_FILE", self.jwks_file),
             ("ORDERS_API_KEYS_FILE", self.api_keys_file),
         ):
             if path is not None and not path.is_file():
                 raise SettingsError(f"{name}: no such file: {path}")
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def has_credentials(self) -> bool:
