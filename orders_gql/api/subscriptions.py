@@ -61,6 +61,8 @@ def _wants(
     except DomainError as err:
         field = "customerEmail" if customer_email and "email" in err.message else "orderId"
         raise BadUserInput(field, err.message.split(": ", 1)[-1]) from err
+    if types is not None and not types:  # a UI with every box unticked: nothing would come
+        raise BadUserInput("types", "name at least one event type, or leave types out for all")
     unknown = sorted(set(types or ()) - EVENT_TYPES.keys())
     if unknown:
         known = ", ".join(sorted(EVENT_TYPES))

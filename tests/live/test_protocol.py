@@ -71,6 +71,7 @@ async def test_an_unknown_field_is_an_error_message(live: Running) -> None:
     ("variables", "field"),
     [
         ({"types": ["OrderShipped"]}, "types"),
+        ({"types": []}, "types"),  # every box unticked: nothing would ever come
         ({"after": "yesterday"}, "after"),
         ({"orderId": "no spaces allowed"}, "orderId"),
         ({"customerEmail": "not-an-email"}, "customerEmail"),
