@@ -68,7 +68,7 @@ class MonthCount:
 
 @strawberry.type(
     description="Totals over orders that are not deleted. Revenue counts orders that are "
-    "neither cancelled nor deleted, so revenueByStatus has no CANCELLED share."
+    "neither cancelled nor deleted: revenueByStatus lists every status, CANCELLED at 0."
 )
 class OrderSummary:
     total_orders: int
