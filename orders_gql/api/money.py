@@ -5,6 +5,7 @@ floats (19.99 arrives as the nearest binary fraction, then printed), "1_000",
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -20,9 +21,12 @@ def parse_money(value: object) -> Decimal:
         return Decimal(value)
     if isinstance(value, str) and _PLAIN.fullmatch(value) and len(value) <= 64:
         return Decimal(value)
-    shown = str(value)[:40]
+    if isinstance(value, float):  # not quoted: it looked like the string it should be
+        shown = f"the number {value!r}, not a string"
+    else:
+        shown = json.dumps(value)[:40] if isinstance(value, str) else str(value)[:40]
     raise StrawberryInputCoercionError(
-        f'Value cannot represent a Decimal: "{shown}". Expected a decimal string '
+        f"Value cannot represent a Decimal: {shown}. Expected a decimal string "
         'such as "19.99" (digits, at most one point; a JSON number is not exact).'
     )
 
