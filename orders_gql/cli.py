@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from .cli_demo import add_commands as add_demo_commands
-from .cli_tools import CliError, resolve_urls
+from .cli_tools import CliError, add_data_dir, resolve_urls
 from .cli_tools import add_commands as add_tool_commands
 from .logs import configure as configure_logging
 from .settings import Settings, SettingsError
@@ -170,12 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     project = sub.add_parser("project", help="run the projector alone (several may run)")
+    add_data_dir(project)
     project.set_defaults(func=cmd_project)
 
     replay = sub.add_parser(
         "replay", help="rebuild the read models from the events into new collections, then switch"
     )
     replay.add_argument("--no-switch", action="store_true", help="build only; keep the current")
+    add_data_dir(replay)
     replay.set_defaults(func=cmd_replay)
 
     generations = sub.add_parser(
@@ -183,11 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generations.add_argument("action", choices=["list", "drop"])
     generations.add_argument("generation", nargs="*", help="the generations to drop")
+    add_data_dir(generations)
     generations.set_defaults(func=cmd_generations)
 
     letters = sub.add_parser("dead-letters", help="list or retry the projector's dead letters")
     letters.add_argument("action", choices=["list", "retry"])
     letters.add_argument("--order", help="only this order id")
+    add_data_dir(letters)
     letters.set_defaults(func=cmd_dead_letters)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
@@ -205,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orders-gql: {exc}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    if getattr(args, "data_dir", None):  # where a running serve recorded its servers
+        os.environ["ORDERS_DATA_DIR"] = args.data_dir
     try:
         return int(args.func(args))
     except (CliError, SettingsError) as exc:

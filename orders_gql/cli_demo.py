@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .app import Components, build_components
-from .cli_tools import CliError, resolve_urls
+from .cli_tools import CliError, add_data_dir, resolve_urls
 from .demo_data import FATES, DemoOrder, plan
 from .domain.commands import Metadata
 from .domain.errors import DomainError
@@ -138,6 +138,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
     demo.add_argument("count", type=_count, metavar="N", help="how many orders")
     demo.add_argument("--seed", type=int, help="seed of the random choices (same seed, same mix)")
+    add_data_dir(demo)
     demo.add_argument(
         "--concurrency", type=_count, default=16, help="orders in flight at once (default 16)"
     )

@@ -114,7 +114,7 @@ async def _check(settings: Settings) -> int:
         failures += 1
         print(
             "redis    -    not configured (ORDERS_REDIS_URL) and no running serve found in "
-            f"{settings.data_dir} (ORDERS_DATA_DIR, or serve's --data-dir)"
+            f"{settings.data_dir} (--data-dir or ORDERS_DATA_DIR)"
         )
     if settings.mongodb_url:
         from pymongo.errors import PyMongoError
@@ -139,7 +139,7 @@ async def _check(settings: Settings) -> int:
         failures += 1
         print(
             "mongodb  -    not configured (ORDERS_MONGODB_URL) and no running serve found in "
-            f"{settings.data_dir} (ORDERS_DATA_DIR, or serve's --data-dir)"
+            f"{settings.data_dir} (--data-dir or ORDERS_DATA_DIR)"
         )
     return 1 if failures else 0
 
@@ -156,6 +156,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return asyncio.run(_check(resolve_urls(Settings.from_env())))
 
 
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """For commands that find a running `serve`'s servers (its servers.json)."""
+    parser.add_argument(
+        "--data-dir", help="the data folder of the serve to use (default: ORDERS_DATA_DIR)"
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     events = sub.add_parser(
         "events",
@@ -165,9 +172,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     events.add_argument("order_id", nargs="?", help="an order id; omit it to read the log")
     events.add_argument("--after", default="0-0", help="log position to start after")
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    add_data_dir(events)
     events.set_defaults(func=cmd_events)
 
     check = sub.add_parser(
         "check", help="can it reach Redis and MongoDB, and which versions are they"
     )
+    add_data_dir(check)
     check.set_defaults(func=cmd_check)

@@ -86,6 +86,14 @@ def test_serve_with_embedded_servers_keeps_data_across_restarts(serve) -> None: 
     with redis.Redis.from_url(servers["redis_url"]) as r:
         entries = r.xrange(f"orders:{{p0}}:order:{order_id}")
     assert len(entries) == 1
+    # the other commands find this serve by its --data-dir too
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    for args, says in ((["events", order_id], "OrderCreated"), (["check"], "redis    ok")):
+        found = subprocess.run(
+            [sys.executable, "-m", "orders_gql", *args, "--data-dir", str(data_dir)],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert found.returncode == 0 and says in found.stdout, found.stdout + found.stderr
 
     assert stop() == 0
     with pytest.raises(redis.ConnectionError), redis.Redis.from_url(servers["redis_url"]) as r:
