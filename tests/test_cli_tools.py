@@ -95,4 +95,4 @@ def test_check_without_servers_says_where_it_looked(tmp_path: Path) -> None:
     assert out.returncode == 1
     for server in ("redis", "mongodb"):
         [line] = [x for x in out.stdout.splitlines() if x.startswith(server)]
-        assert f"no running serve found in {tmp_path} (ORDERS_DATA_DIR" in line
+        assert f"no running serve found in {tmp_path} (--data-dir or ORDERS_DATA_DIR)" in line
