@@ -12,7 +12,16 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+from graphql import (
+    ArgumentNode,
+    GraphQLError,
+    ListValueNode,
+    ObjectValueNode,
+    ValueNode,
+    Visitor,
+    parse,
+    visit,
+)
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -61,6 +70,40 @@ def _field_of(message: str) -> str | None:
     return None
 
 
+def _literal_path(error: GraphQLError) -> str | None:
+    """The argument path of a value written in the document that was refused
+    (`input.items.0.quantity`), found by its place in the document's text."""
+    node = error.nodes[0] if error.nodes else None
+    if node is None or node.loc is None or error.source is None:
+        return None
+    try:
+        document = parse(error.source)
+    except GraphQLError:
+        return None
+    where = (node.loc.start, node.loc.end)
+
+    def walk(value: ValueNode, path: str) -> str | None:
+        if value.loc is not None and (value.loc.start, value.loc.end) == where:
+            return path
+        if isinstance(value, ObjectValueNode):
+            inner = (walk(f.value, f"{path}.{f.name.value}") for f in value.fields)
+        elif isinstance(value, ListValueNode):
+            inner = (walk(v, f"{path}.{i}") for i, v in enumerate(value.values))
+        else:
+            return None
+        return next((found for found in inner if found), None)
+
+    class Arguments(Visitor):
+        found: str | None = None
+
+        def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
+            self.found = self.found or walk(argument.value, argument.name.value)
+
+    finder = Arguments()
+    visit(document, finder)
+    return finder.found
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     """An error the client did not cause: a bug or an unhandled failure."""
     original = error.original_error
@@ -87,7 +130,7 @@ def format_error(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
                 )
             else:
                 extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
-            field = _field_of(message)
+            field = _field_of(message) or _literal_path(error)
             if field:
                 extensions["field"] = field
     else:

@@ -403,7 +403,8 @@ async def test_a_body_that_is_not_json_is_415_and_runs_nothing(
          "extra"),
         ('customerName: "Ada Lovelace", items: []', "customerEmail"),
         ('customerName: "Ada Lovelace", customerEmail: "ada@example.com", '
-         'items: [{productId: "p", productName: "n", quantity: null, price: "1"}]', None),
+         'items: [{productId: "p", productName: "n", quantity: null, price: "1"}]',
+         "input.items.0.quantity"),
     ],
 )  # fmt: skip
 async def test_bad_values_written_in_the_document_are_bad_user_input_without_echo(
@@ -425,3 +426,28 @@ async def test_an_unknown_enum_value_in_the_document_is_bad_user_input(
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "LOST" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        (
+            'mutation { createOrder(input: {customerName: "Ada Lovelace", customerEmail: '
+            '"ada@example.com", items: [{productId: "p", productName: "n", quantity: 1, '
+            'price: "1.00"}, {productId: "q", productName: "m", quantity: 1.5, '
+            'price: "1.00"}]}) { __typename } }',
+            "input.items.1.quantity",
+        ),
+        ("{ orders(filter: {status: FOO}) { totalCount } }", "filter.status"),
+        ('{ orders(first: "many") { totalCount } }', "first"),
+    ],
+)
+async def test_a_bad_value_written_in_the_document_names_its_field(
+    client: httpx.AsyncClient, redis: Redis, keys: KeySpace, document: str, field: str
+) -> None:
+    body = await gql(client, document)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == field
+    assert error["locations"]
+    assert await log_length(redis, keys) == 0
