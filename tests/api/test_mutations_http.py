@@ -439,6 +439,7 @@ async def test_an_unknown_enum_value_in_the_document_is_bad_user_input(
             "input.items.1.quantity",
         ),
         ("{ orders(filter: {status: FOO}) { totalCount } }", "filter.status"),
+        ('{ orders(filter: {minAmount: "abc"}) { totalCount } }', "filter.minAmount"),
         ('{ orders(first: "many") { totalCount } }', "first"),
     ],
 )
