@@ -22,24 +22,26 @@ class Parking:
         self.max_attempts = max_attempts
         self._park = LuaScript(redis, "park.lua", __package__ or "")
 
-    async def blocked(self, entries: list[Entry]) -> dict[str, str]:
-        """Order id -> position it waits behind, for the orders of `entries`."""
+    async def blocked(self, entries: list[Entry], order_ids: list[str]) -> dict[str, str]:
+        """Order id -> position it waits behind, for the orders of `entries`
+        (`order_ids`: theirs, in the same order)."""
         blocked: dict[str, str] = {}
         for p in self.keys.partitions:
-            orders = sorted({describe(e.raw or b"")[0] for e in entries if e.partition == p})
+            mine = zip(entries, order_ids, strict=True)
+            orders = sorted({order_id for e, order_id in mine if e.partition == p})
             if orders:
                 values = await self.redis.hmget(self.keys.blocked(p), orders)
                 blocked.update({o: text(v) for o, v in zip(orders, values, strict=True) if v})
         return blocked
 
-    async def parked(self, entries: list[Entry]) -> set[str]:
-        """The positions of `entries` that are dead letters now."""
-        found: set[str] = set()
+    async def parked(self, entries: list[Entry]) -> set[tuple[int, str]]:
+        """(partition, position) of the `entries` that are dead letters now."""
+        found: set[tuple[int, str]] = set()
         for p in self.keys.partitions:
             positions = [e.position for e in entries if e.partition == p]
             if positions:
                 values = await self.redis.hmget(self.keys.parked(p), positions)
-                found.update(pos for pos, v in zip(positions, values, strict=True) if v)
+                found.update((p, pos) for pos, v in zip(positions, values, strict=True) if v)
         return found
 
     async def failed(self, e: Entry, exc: Exception) -> bool:

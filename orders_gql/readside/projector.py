@@ -199,19 +199,20 @@ class Projector:
         self._clean = False
         done: list[Entry] = [e for e in entries if e.raw is None]  # trimmed from the log
         live = [e for e in entries if e.raw is not None]
-        blocked = await self.parking.blocked(live)
+        orders = [describe(e.raw or b"")[0] for e in live]
+        blocked = await self.parking.blocked(live, orders)
         # Entries delivered again after they were parked (the group was reset to
         # the log's start, read models being rebuilt from scratch): their letters
         # stand; parking them again would add a copy waiting behind itself.
         parked = await self.parking.parked(
-            [e for e in live if describe(e.raw or b"")[0] in blocked]
+            [e for e, order_id in zip(live, orders, strict=True) if order_id in blocked]
         )
         todo: list[Entry] = []
-        for e in live:
-            if e.position in parked:
+        for e, order_id in zip(live, orders, strict=True):
+            if (e.partition, e.position) in parked:
                 done.append(e)  # acknowledged; `dead-letters retry` applies it
                 continue
-            behind = blocked.get(describe(e.raw or b"")[0])
+            behind = blocked.get(order_id)
             if (
                 behind is not None
                 and position_key(e.position) > position_key(behind)  # not one before it

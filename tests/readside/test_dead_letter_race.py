@@ -139,3 +139,16 @@ async def test_entries_delivered_again_after_they_were_parked_are_not_parked_twi
     assert (report.applied, report.still_dead) == (2, 0)
     views = (await active(read_store)).views.get_pymongo_collection()
     assert (await views.find_one({"_id": order_id}))["version"] == 3
+
+
+async def test_a_parked_position_is_one_partitions(redis: Redis, key_prefix: str) -> None:
+    # Two partitions' logs can hold the same entry id: an entry of the other
+    # partition at a parked position is not the dead letter (it was skipped).
+    pkeys = ProjectorKeys(KeySpace(prefix=f"{key_prefix}-two", partitions=2))
+    parking = Parking(redis, pkeys, max_attempts=1)
+    raw = b'{"orderId": "o-1", "version": 1, "type": "OrderCreated"}'
+    await redis.xgroup_create(pkeys.log(0), pkeys.group, "0", mkstream=True)
+    await redis.xadd(pkeys.log(0), {"e": raw}, id="5-0")
+    assert await parking.park(Entry(0, "5-0", raw), FAILED, "poison", 1)
+    same_id_elsewhere = [Entry(0, "5-0", raw), Entry(1, "5-0", raw)]
+    assert await parking.parked(same_id_elsewhere) == {(0, "5-0")}
