@@ -315,7 +315,7 @@ def create_app(settings: Settings) -> Starlette:
         if app.state.projector_process is not None:
             app.state.projector_process.report()
         with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # scrape what can be read
-            await collect_metrics(parts.redis, keys, parts.hub)
+            await collect_metrics(parts.redis, keys)
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)
 

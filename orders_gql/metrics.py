@@ -81,12 +81,10 @@ def render() -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-async def collect(redis: Any, keys: Any, hub: Any | None) -> None:
+async def collect(redis: Any, keys: Any) -> None:
     """Refresh the gauges that are read from Redis at scrape time: projector lag
-    per partition (undelivered + pending entries, and the age of the oldest),
-    parked dead letters, and this process's subscribers."""
-    if hub is not None:
-        SUBSCRIBERS.set(hub.subscriber_count)
+    per partition (undelivered + pending entries, and the age of the oldest) and
+    parked dead letters. (Subscribers: the live hub sets its count as it changes.)"""
     if keys is None:
         return
     dead = 0

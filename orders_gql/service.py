@@ -24,7 +24,7 @@ import orjson
 
 from .domain.commands import Command, CreateOrder, Metadata
 from .domain.errors import ConcurrencyConflict, DomainError, OrderNotFound, ValidationError
-from .domain.events import DomainEvent
+from .domain.events import DomainEvent, to_millis
 from .domain.model import Order, decide, fold
 from .eventstore.redis_store import DuplicateCommand, IdempotencyRecord, RedisEventStore
 from .metrics import CONFLICT_RETRIES
@@ -57,13 +57,6 @@ def check_idempotency_key(key: str | None) -> str | None:
             "idempotencyKey", "must be 1-128 printable ASCII characters without spaces"
         )
     return key
-
-
-def _millis(moment: datetime) -> datetime:
-    """Event times to the millisecond: MongoDB stores dates so, and an order
-    must show the same orderDate in a mutation's answer, a subscription and
-    the lists (a date filter on the one must find the other)."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def new_order_id(idempotency_key: str | None = None) -> str:
@@ -197,7 +190,7 @@ class OrderService:
                     and (state.exists or isinstance(command, CreateOrder))
                 ):
                     raise ConcurrencyConflict(order_id, expected_version, state.version)
-                events = decide(state, command, now=_millis(self.clock()), metadata=metadata)
+                events = decide(state, command, now=to_millis(self.clock()), metadata=metadata)
             except DomainError:
                 if kept is None:
                     raise

@@ -10,6 +10,13 @@ from typing import ClassVar
 from .status import OrderStatus
 
 
+def to_millis(moment: datetime) -> datetime:
+    """A time to the millisecond, as MongoDB stores dates. Events carry such
+    times, so that an order shows the same orderDate in a mutation's answer, a
+    subscription and the lists, and a date filter on the one finds the other."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True)
 class OrderItem:
     product_id: str

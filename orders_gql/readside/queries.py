@@ -16,6 +16,7 @@ import orjson
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import PyMongoError
 
+from ..domain.events import to_millis
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
 from .projection import cents
@@ -62,8 +63,7 @@ class OrderFilterSpec:
             # > one millisecond before: the same on MongoDB, and SecantusDB (0.7)
             # leaves out the bound of $gte on a descending index key (here the
             # lists' `newest`), so an order was missing from its own date on.
-            floor = self.from_date.replace(microsecond=self.from_date.microsecond // 1000 * 1000)
-            dates["$gt"] = floor - timedelta(milliseconds=1)
+            dates["$gt"] = to_millis(self.from_date) - timedelta(milliseconds=1)
         if self.to_date is not None:
             dates["$lte"] = self.to_date
         if dates:
