@@ -63,10 +63,12 @@ async def rebuild(
         entries: Any = await redis.xrange(keys.log(partition), f"({after}", upto)
         found = [Delivery(decode_event(f[b"e"]), i.decode(), partition) for i, f in entries]
         kept = [d for d in found if d.event.order_id not in blocked]
-        at_switch[partition] = (found, kept)
+        skipped = [d.position for d in found if d.event.order_id in blocked]
+        at_switch[partition] = (len(found), len(kept), skipped)
         return kept
 
-    at_switch: dict[int, tuple[list[Delivery], list[Delivery]]] = {}
+    #: Partition -> (events, applied, skipped positions) of the switch's last fetch.
+    at_switch: dict[int, tuple[int, int, list[str]]] = {}
 
     while True:
         moved = False
@@ -87,10 +89,10 @@ async def rebuild(
         await switching.pause_projection(store, PAUSE_SECONDS)
         try:
             result.replaced = await switching.switch(store, models.generation, fetch)
-            for found, kept in at_switch.values():  # what the switch applied counts too
-                result.events += len(found)
-                result.applied += len(kept)
-                result.skipped += [d.position for d in found if d not in kept]
+            for fetched, applied, skipped in at_switch.values():  # the switch's count too
+                result.events += fetched
+                result.applied += applied
+                result.skipped += skipped
             break
         except Sealed:
             at_switch.clear()
