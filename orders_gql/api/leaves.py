@@ -28,7 +28,8 @@ from graphql import (
     GraphQLSchema,
     Undefined,
 )
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from .plans import PlannedExecutor
 
 
 class Leaf(NamedTuple):
@@ -60,8 +61,9 @@ def leaf_of(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) ->
     return Leaf(read, kind.coerce_output_value)
 
 
-class LeafFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, with plain scalar and enum fields read in one step."""
+class LeafFieldsExecutor(PlannedExecutor):
+    """Strawberry's executor (each document's work done once, see plans), with
+    plain scalar and enum fields read in one step."""
 
     def execute_field(
         self,
