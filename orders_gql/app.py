@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from .api.limits import Limits
 from .api.schema import build_schema
 from .api.view import OrdersGraphQL
 from .board import board_page
+from .domain.ids import random_uuid
 from .eventstore.connect import REDIS_OR_OS_ERRORS, AnyRedis, connect, is_cluster
 from .eventstore.keys import KeySpace
 from .eventstore.redis_store import RedisEventStore
@@ -123,7 +123,7 @@ class CorrelationIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers", [])).get(_CID_HEADER, b"").decode("latin-1")
-        cid = given if given and len(given) <= 64 and given.isprintable() else str(uuid.uuid4())
+        cid = given if given and len(given) <= 64 and given.isprintable() else random_uuid()
         scope.setdefault("state", {})["correlation_id"] = cid
         correlation_id.set(cid)
         if scope["type"] == "websocket":  # no response header to add to each message sent

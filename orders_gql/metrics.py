@@ -4,6 +4,7 @@ client's multiprocess mode) and any worker answers for all of them."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -33,6 +34,15 @@ CONFLICT_RETRIES = Counter(
 EVENTS_APPENDED = Counter(
     "orders_events_appended_total", "Events appended to the event store, by type.", ["type"]
 )
+
+
+@functools.cache
+def labelled(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once: labels() takes a lock and
+    builds its key on every call (0.9 us of a counter's 1.2 us per increment)."""
+    return metric.labels(*labels)
+
+
 # Read from Redis at scrape time: the same for every process, the newest counts.
 PROJECTOR_LAG_EVENTS = Gauge(
     "orders_projector_lag_events",

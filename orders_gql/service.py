@@ -25,6 +25,7 @@ import orjson
 from .domain.commands import Command, CreateOrder, Metadata
 from .domain.errors import ConcurrencyConflict, DomainError, OrderNotFound, ValidationError
 from .domain.events import DomainEvent, to_millis
+from .domain.ids import name_uuid, random_uuid
 from .domain.model import Order, decide, fold
 from .eventstore.redis_store import DuplicateCommand, IdempotencyRecord, RedisEventStore
 from .metrics import CONFLICT_RETRIES
@@ -62,14 +63,14 @@ def check_idempotency_key(key: str | None) -> str | None:
 def new_order_id(idempotency_key: str | None = None) -> str:
     """A fresh order id; a retried createOrder with the same key gets the same id."""
     if idempotency_key is None:
-        return str(uuid.uuid4())
-    return str(uuid.uuid5(_NAMESPACE, f"createOrder:{idempotency_key}"))
+        return random_uuid()
+    return name_uuid(_NAMESPACE, f"createOrder:{idempotency_key}")
 
 
 def command_id_for(idempotency_key: str | None) -> str:
     if idempotency_key is None:
-        return str(uuid.uuid4())
-    return str(uuid.uuid5(_NAMESPACE, f"command:{idempotency_key}"))
+        return random_uuid()
+    return name_uuid(_NAMESPACE, f"command:{idempotency_key}")
 
 
 def fingerprint(command: Command) -> str:

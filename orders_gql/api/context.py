@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from strawberry.types import Info as StrawberryInfo
 
 from ..domain.commands import Metadata
+from ..domain.ids import random_uuid
 from ..live.feeds import LiveFeeds
 from ..readside.facade import ReadSide
 from ..service import OrderService, command_id_for
@@ -18,7 +18,7 @@ from .auth import Principal, Role, require
 class Context:
     service: OrderService
     read_side: ReadSide | None = None
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    correlation_id: str = field(default_factory=random_uuid)
     principal: Principal | None = None
     live: LiveFeeds | None = None
     #: The websocket's connection_init payload (where browsers send credentials).

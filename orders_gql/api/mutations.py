@@ -11,7 +11,7 @@ from ..domain import commands
 from ..domain.commands import Command
 from ..domain.errors import DomainError
 from ..eventstore.redis_store import EventStoreUnavailable, NotReplicated
-from ..metrics import COMMANDS, EVENTS_APPENDED
+from ..metrics import COMMANDS, EVENTS_APPENDED, labelled
 from ..service import check_idempotency_key, new_order_id
 from . import errors as e
 from .auth import Forbidden, Role
@@ -65,19 +65,19 @@ async def _run(
             idempotency_key=idempotency_key,
         )
     except DomainError as err:
-        COMMANDS.labels(name, err.code).inc()
+        labelled(COMMANDS, name, err.code).inc()
         log.debug("%s refused on order %s: %s", name, command.order_id, err.code)
         return e.to_graphql(err)
     except NotReplicated as exc:
-        COMMANDS.labels(name, "NOT_REPLICATED").inc()
+        labelled(COMMANDS, name, "NOT_REPLICATED").inc()
         raise e.NotReplicatedError(str(exc)) from exc
     except EventStoreUnavailable as exc:
-        COMMANDS.labels(name, "SERVICE_UNAVAILABLE").inc()
+        labelled(COMMANDS, name, "SERVICE_UNAVAILABLE").inc()
         raise e.ServiceUnavailable("the event store", nothing_written=True) from exc
-    COMMANDS.labels(name, "replayed" if result.replayed else "ok").inc()
+    labelled(COMMANDS, name, "replayed" if result.replayed else "ok").inc()
     log.debug("%s on order %s -> version %d", name, command.order_id, result.order.version)
     for event in result.events:
-        EVENTS_APPENDED.labels(event.type).inc()
+        labelled(EVENTS_APPENDED, event.type).inc()
     return OrderPayload(
         order=Order.from_state(result.order), position=result.position, replayed=result.replayed
     )

@@ -24,6 +24,7 @@ from .events import (
     OrderStatusChanged,
 )
 from .events import OrderDeleted as OrderDeletedEvent
+from .ids import name_uuid
 from .status import DELETABLE, OrderStatus, can_transition
 from .validation import validate_cancel, validate_create, validate_delete
 
@@ -53,7 +54,7 @@ class Order:
 
 def event_id_for(command_id: str, version: int) -> str:
     """Deterministic: the same command deciding the same version yields the same id."""
-    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{command_id}:{version}"))
+    return name_uuid(_EVENT_NAMESPACE, f"{command_id}:{version}")
 
 
 def evolve(state: Order, event: DomainEvent) -> Order:
