@@ -25,15 +25,22 @@ _EMAIL = re.compile(
 )
 
 
+#: Unicode's control characters (category Cc, fixed by its stability policy):
+#: U+0000-U+001F and U+007F-U+009F; the second keeps newlines and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _text(field: str, value: str, low: int, high: int, *, lines: bool = False) -> str:
     """`value` without surrounding spaces; control characters refused (but
     newlines and tabs where `lines`), and invisible ones (zero-width spaces,
     marks) not counted towards `low`."""
     text = value.strip()
-    allowed = "\n\t" if lines else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+    if (_CONTROL_BUT_LINES if lines else _CONTROL).search(text):
         raise ValidationError(field, "must not contain control characters")
-    visible = sum(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+    shown = "".join(text.split())  # without what str.isspace() calls space
+    # Format characters (Cf: zero-width spaces, marks) are none of them ASCII.
+    visible = len(shown) if shown.isascii() else sum(unicodedata.category(c) != "Cf" for c in shown)
     if visible < low:
         raise ValidationError(
             field, "must not be empty" if low <= 1 else f"must be at least {low} characters"
