@@ -28,6 +28,7 @@ from .limits import Limits, schema_extensions
 from .money import StrictDecimal
 from .mutations import Mutation as OrderMutation
 from .readtypes import CustomerStats, OrderSummary
+from .resolvers import install_direct_resolvers
 from .subscriptions import Subscription
 from .types import Order
 from .view import format_error, is_unexpected
@@ -154,7 +155,8 @@ def _typed(error: GraphQLError, correlation_id: str) -> GraphQLError:
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema, with the request limits enforced (defaults when not given);
     subscribers with the same selection share each event's execution (see fanout);
-    input objects are built by precomputed builders (see input_builders)."""
+    input objects are built by precomputed builders (see input_builders), and
+    plain resolvers are called directly (see resolvers)."""
     built = OrdersSchema(
         query=Query,
         mutation=Mutation,
@@ -165,6 +167,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         execution_context_class=SharedEventExecutor,
     )
     install_input_builders(built)
+    install_direct_resolvers(built)
     return built
 
 
