@@ -205,7 +205,7 @@ class Plan:
     def coerce(self, inputs: dict[str, Any]) -> VariableValues | None:
         """graphql-core's VariableValues for these inputs, or None when they
         are not the plain case."""
-        if self.variables is None:
+        if self.variables is None or not isinstance(inputs, dict):
             return None
         sources: dict[str, VariableValueSource] = {}
         coerced: dict[str, Any] = {}

@@ -267,6 +267,14 @@ def test_plans_are_per_schema_and_document() -> None:
     assert plans.of(ours._schema, parse("{ things { name } }"), None) is not first
 
 
+def test_variables_that_are_not_an_object_go_to_graphql_core() -> None:
+    ours, _ = schemas()
+    plan = plans.of(ours._schema, parse(BASKET), None)
+    assert plan is not None and plan.variables is not None
+    assert plan.coerce([{"b": {"lines": []}}]) is None  # type: ignore[arg-type]
+    assert plan.coerce({"b": {"lines": []}}) is not None
+
+
 # The schema's own variables: whatever the values, a plan coerces what
 # graphql-core coerces, and refuses (to graphql-core) what it refuses.
 
