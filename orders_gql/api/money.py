@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import Any
 
-from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DecimalDefinition
 from strawberry.types.scalar import ScalarDefinition
+
+from .scalars import located_literal
 
 _PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
@@ -33,21 +33,12 @@ def parse_money(value: object) -> Decimal:
     )
 
 
-def parse_money_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Decimal:
-    """The same, for a value written in the document: the error names its node
-    (so its location and its argument path are known)."""
-    try:
-        return parse_money(value_from_ast_untyped(node, variables))
-    except StrawberryInputCoercionError as exc:
-        raise GraphQLError(exc.message, node) from exc
-
-
 StrictDecimal = ScalarDefinition(
     name=DecimalDefinition.name,
     description=DecimalDefinition.description,
     specified_by_url=None,
     serialize=DecimalDefinition.serialize,
     parse_value=parse_money,
-    parse_literal=parse_money_literal,
+    parse_literal=located_literal(parse_money),
     origin=Decimal,
 )

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from .money import StrictDecimal
 from .mutations import Mutation as OrderMutation
 from .readtypes import CustomerStats, OrderSummary
 from .resolvers import install_direct_resolvers
+from .scalars import LocatedDateTime
 from .subscriptions import Subscription
 from .types import Order
 from .view import format_error, is_unexpected
@@ -163,7 +165,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=schema_extensions(limits or Limits()),
         config=StrawberryConfig(auto_camel_case=True),
-        scalar_overrides={Decimal: StrictDecimal},
+        scalar_overrides={Decimal: StrictDecimal, datetime: LocatedDateTime},
         execution_context_class=SharedEventExecutor,
     )
     install_input_builders(built)

@@ -440,6 +440,8 @@ async def test_an_unknown_enum_value_in_the_document_is_bad_user_input(
         ),
         ("{ orders(filter: {status: FOO}) { totalCount } }", "filter.status"),
         ('{ orders(filter: {minAmount: "abc"}) { totalCount } }', "filter.minAmount"),
+        ('{ orders(filter: {fromDate: "yesterday"}) { totalCount } }', "filter.fromDate"),
+        ("{ orders(filter: {toDate: 5}) { totalCount } }", "filter.toDate"),
         ('{ orders(first: "many") { totalCount } }', "first"),
     ],
 )
