@@ -133,7 +133,17 @@ def _run_as_served(main: Coroutine[Any, Any, T]) -> T:
 def cmd_project(args: argparse.Namespace) -> int:
     from .cli_readside import run_projector
 
-    _run_as_served(run_projector(_servers_settings()))
+    settings = _servers_settings()
+    if args.metrics_port is not None or args.metrics_host is not None:
+        settings = replace(
+            settings,
+            projector_metrics_port=settings.projector_metrics_port
+            if args.metrics_port is None
+            else args.metrics_port,
+            projector_metrics_host=args.metrics_host or settings.projector_metrics_host,
+        )
+        settings.check()
+    _run_as_served(run_projector(settings))
     return 0
 
 
@@ -188,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     project = sub.add_parser("project", help="run the projector alone (several may run)")
     add_data_dir(project)
+    project.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus /metrics on this port (default ORDERS_PROJECTOR_METRICS_PORT; "
+        "0: none)",
+    )
+    project.add_argument(
+        "--metrics-host", help="address of /metrics (default ORDERS_PROJECTOR_METRICS_HOST)"
+    )
     project.set_defaults(func=cmd_project)
 
     replay = sub.add_parser(

@@ -7,10 +7,13 @@ import contextlib
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .app import Components, build_components
 from .cli_tools import CliError
+from .eventstore.connect import REDIS_OR_OS_ERRORS
+from .metrics import collect as collect_metrics
+from .metrics import render as render_metrics
 from .progress import ProgressBar
 from .readside.rebuild import rebuild
 from .settings import Settings
@@ -27,15 +30,63 @@ async def _components(settings: Settings) -> AsyncIterator[Components]:
 
 
 async def run_projector(settings: Settings) -> None:
-    """Project until SIGINT/SIGTERM."""
+    """Project until SIGINT/SIGTERM; with a metrics port, serve /metrics too."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with _components(settings) as parts:
         projector = parts.projector()
+        metrics = None
+        if settings.projector_metrics_port:
+            keys = parts.read_side.keys if parts.read_side is not None else None
+            metrics = await serve_metrics(
+                settings.projector_metrics_host,
+                settings.projector_metrics_port,
+                lambda: collect_metrics(parts.redis, keys),
+            )
+            where = f"http://{settings.projector_metrics_host}:{settings.projector_metrics_port}"
+            print(f"metrics at {where}/metrics", file=sys.stderr, flush=True)
         print(f"projector {projector.consumer} started", file=sys.stderr, flush=True)
-        await projector.run(stop)
+        try:
+            await projector.run(stop)
+        finally:
+            if metrics is not None:
+                metrics.close()
+                await metrics.wait_closed()
+
+
+async def serve_metrics(
+    host: str, port: int, refresh: Callable[[], Awaitable[None]]
+) -> asyncio.Server:
+    """Prometheus' /metrics for a process without an HTTP API, on its own event
+    loop: the figures read from Redis (lag, dead letters) are refreshed at each
+    scrape, as the API's /metrics does; a Redis that is down leaves them as
+    they were. Anything but `GET /metrics` is a 404."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            method, target, *_ = [*head.split(b"\r\n", 1)[0].split(b" "), b"", b""]
+            if method == b"GET" and target.split(b"?", 1)[0] == b"/metrics":
+                with contextlib.suppress(*REDIS_OR_OS_ERRORS):
+                    await refresh()
+                body, content_type = render_metrics()
+                status = b"200 OK"
+            else:
+                body, content_type, status = b"not found\n", "text/plain", b"404 Not Found"
+            writer.write(
+                b"HTTP/1.1 " + status + b"\r\nContent-Type: " + content_type.encode()
+                + b"\r\nContent-Length: " + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n" + body
+            )  # fmt: skip
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            pass  # a client that sent no request, or left
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(answer, host, port)
 
 
 async def replay(settings: Settings, switch: bool = True) -> None:

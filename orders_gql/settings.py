@@ -56,6 +56,9 @@ class Settings:
     projector_claim_idle_ms: int = 10_000
     #: Failed attempts after which an entry is parked as a dead letter.
     projector_max_attempts: int = 5
+    #: `orders-gql project` serves /metrics on this port (0: not at all) and address.
+    projector_metrics_port: int = 0
+    projector_metrics_host: str = "127.0.0.1"
     #: How long a query with consistentWith waits for the projector.
     consistency_timeout_ms: int = 5_000
     #: How long a MongoDB call may wait for the server before SERVICE_UNAVAILABLE.
@@ -116,6 +119,8 @@ class Settings:
             raise SettingsError("ORDERS_PROJECTOR_MODE must be process, thread or loop")
         if self.projector_batch < 1 or self.projector_max_attempts < 1:
             raise SettingsError("ORDERS_PROJECTOR_BATCH and _MAX_ATTEMPTS must be 1 or more")
+        if not 0 <= self.projector_metrics_port <= 65535:
+            raise SettingsError("ORDERS_PROJECTOR_METRICS_PORT must be 0 (off) to 65535")
         if self.consistency_timeout_ms < 0 or self.mongodb_timeout_ms < 1:
             raise SettingsError("ORDERS_CONSISTENCY_TIMEOUT_MS/MONGODB_TIMEOUT_MS out of range")
         if self.snapshot_every < 0:

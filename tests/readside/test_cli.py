@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import socket
@@ -10,6 +11,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -150,6 +152,7 @@ def test_replay_without_mongodb_is_a_one_line_error(settings: Settings) -> None:
         ("ORDERS_LOG_LEVEL", "loud", "ORDERS_LOG_LEVEL must be debug, info"),
         ("ORDERS_JWKS_FILE", "/nonexistent/jwks.json", "ORDERS_JWKS_FILE: no such file"),
         ("ORDERS_API_KEYS_FILE", "/nonexistent/keys.json", "ORDERS_API_KEYS_FILE: no such file"),
+        ("ORDERS_PROJECTOR_METRICS_PORT", "70000", "ORDERS_PROJECTOR_METRICS_PORT must be"),
     ],
 )
 def test_a_bad_setting_is_named_before_anything_starts(
@@ -188,3 +191,105 @@ async def test_generations_are_listed_and_those_no_query_reads_dropped(
     assert cli(settings, "generations", "list").stdout.splitlines()[-1] == "1 generations"
     assert not [n for n in await read_store.db.list_collection_names() if built in n]
     assert (await active(read_store)).generation == current
+
+
+def _free_port() -> int:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return int(unused.getsockname()[1])
+
+
+def _metric(text: str, name: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def test_a_standalone_projector_serves_its_metrics(
+    settings: Settings, service: OrderService
+) -> None:
+    """`orders-gql project --metrics-port`: its own events counted, the lag
+    read from Redis at each scrape; other paths are 404; SIGTERM stops both."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ORDERS_REDIS_URL": settings.redis_url or "",
+        "ORDERS_MONGODB_URL": settings.mongodb_url or "",
+        "ORDERS_MONGODB_DB": settings.mongodb_db,
+        "ORDERS_KEY_PREFIX": settings.key_prefix,
+    }
+    await workload.run(service, workload.script(5))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orders_gql", "project", "--metrics-port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().strip() == f"metrics at http://127.0.0.1:{port}/metrics"
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(timeout=5) as client:
+            events = len(await service.store.read_log(count=10_000))
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                page = await client.get(f"{url}/metrics")
+                assert page.status_code == 200
+                assert page.headers["content-type"].startswith("text/plain")
+                projected = _metric(page.text, "orders_projected_events_total")
+                lag = _metric(page.text, "orders_projector_lag_events")
+                if projected == events and lag == 0:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, page.text
+                await asyncio.sleep(0.2)
+            assert _metric(page.text, "orders_dead_letters") == 0
+            assert (await client.get(f"{url}/")).status_code == 404
+            assert (await client.post(f"{url}/metrics")).status_code == 404
+        proc.terminate()
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+async def test_the_lag_is_read_from_redis_at_each_scrape(
+    redis: Redis, keys: KeySpace, service: OrderService
+) -> None:
+    """The figures read from Redis are the log's as it is at the scrape (a
+    group no projector reads lags by every event)."""
+    unread = ProjectorKeys(keys, "nobody-reads-this-group")
+    server = await cli_readside.serve_metrics(
+        "127.0.0.1", 0, lambda: cli_readside.collect_metrics(redis, unread)
+    )
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            for orders in (2, 5):
+                await workload.run(service, workload.script(orders, prefix=f"m{orders}-"))
+                events = len(await service.store.read_log(count=10_000))
+                page = await client.get(f"http://127.0.0.1:{port}/metrics")
+                assert _metric(page.text, "orders_projector_lag_events") == events
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_metrics_answer_with_redis_down() -> None:
+    """A scrape whose refresh cannot reach Redis answers the figures it has."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    async def down() -> None:
+        raise RedisConnectionError("down")
+
+    server = await cli_readside.serve_metrics("127.0.0.1", 0, down)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            page = await client.get(f"http://127.0.0.1:{port}/metrics")
+        assert page.status_code == 200
+        assert "orders_projected_events_total" in page.text
+    finally:
+        server.close()
+        await server.wait_closed()
