@@ -293,3 +293,15 @@ async def test_metrics_answer_with_redis_down() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_a_metrics_port_in_use_is_a_one_line_error(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli(settings, "project", "--metrics-port", str(port))
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("orders-gql: ") and str(port) in line
+    assert "Traceback" not in done.stderr
