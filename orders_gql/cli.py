@@ -105,9 +105,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _servers_settings() -> Settings:
-    """The configured servers, else those of a running `serve` (its servers.json)."""
-    settings = resolve_urls(Settings.from_env())
+def _servers_settings(**overrides: object) -> Settings:
+    """The configured servers, else those of a running `serve` (its servers.json);
+    `overrides` (command-line flags; None: not given) as in Settings.from_env."""
+    settings = resolve_urls(Settings.from_env(None, **overrides))
     if not settings.redis_url or not settings.mongodb_url:
         raise CliError(
             "set ORDERS_REDIS_URL and ORDERS_MONGODB_URL, or start `orders-gql serve` "
@@ -133,16 +134,9 @@ def _run_as_served(main: Coroutine[Any, Any, T]) -> T:
 def cmd_project(args: argparse.Namespace) -> int:
     from .cli_readside import run_projector
 
-    settings = _servers_settings()
-    if args.metrics_port is not None or args.metrics_host is not None:
-        settings = replace(
-            settings,
-            projector_metrics_port=settings.projector_metrics_port
-            if args.metrics_port is None
-            else args.metrics_port,
-            projector_metrics_host=args.metrics_host or settings.projector_metrics_host,
-        )
-        settings.check()
+    settings = _servers_settings(
+        projector_metrics_port=args.metrics_port, projector_metrics_host=args.metrics_host
+    )
     _run_as_served(run_projector(settings))
     return 0
 
