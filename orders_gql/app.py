@@ -36,8 +36,7 @@ from .live.hub import LiveHub
 from .live.log_tail import LogTail
 from .logs import correlation_id
 from .metrics import SUBSCRIBERS
-from .metrics import collect as collect_metrics
-from .metrics import render as render_metrics
+from .metrics import scrape as scrape_metrics
 from .projector_process import ProjectorProcess
 from .projector_thread import ProjectorThread
 from .readside.deadletters import DeadLetters
@@ -314,9 +313,7 @@ def create_app(settings: Settings) -> Starlette:
         keys = parts.read_side.keys if parts.read_side is not None else None
         if app.state.projector_process is not None:
             app.state.projector_process.report()
-        with contextlib.suppress(*REDIS_OR_OS_ERRORS):  # scrape what can be read
-            await collect_metrics(parts.redis, keys)
-        body, content_type = render_metrics()
+        body, content_type = await scrape_metrics(parts.redis, keys)
         return Response(body, media_type=content_type)
 
     async def root(request: Request) -> Response:

@@ -11,9 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .app import Components, build_components
 from .cli_tools import CliError
-from .eventstore.connect import REDIS_OR_OS_ERRORS
-from .metrics import collect as collect_metrics
-from .metrics import render as render_metrics
+from .metrics import scrape as scrape_metrics
 from .progress import ProgressBar
 from .readside.rebuild import rebuild
 from .settings import Settings
@@ -43,7 +41,7 @@ async def run_projector(settings: Settings) -> None:
             metrics = await serve_metrics(
                 settings.projector_metrics_host,
                 settings.projector_metrics_port,
-                lambda: collect_metrics(parts.redis, keys),
+                lambda: scrape_metrics(parts.redis, keys),
             )
             where = f"http://{settings.projector_metrics_host}:{settings.projector_metrics_port}"
             print(f"metrics at {where}/metrics", file=sys.stderr, flush=True)
@@ -57,21 +55,19 @@ async def run_projector(settings: Settings) -> None:
 
 
 async def serve_metrics(
-    host: str, port: int, refresh: Callable[[], Awaitable[None]]
+    host: str, port: int, scrape: Callable[[], Awaitable[tuple[bytes, str]]]
 ) -> asyncio.Server:
     """Prometheus' /metrics for a process without an HTTP API, on its own event
-    loop: the figures read from Redis (lag, dead letters) are refreshed at each
-    scrape, as the API's /metrics does; a Redis that is down leaves them as
-    they were. Anything but `GET /metrics` is a 404."""
+    loop: each `GET /metrics` answers `scrape()` (metrics.scrape: the figures
+    read from Redis refreshed, as the API's /metrics does); anything else is
+    a 404."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             method, target, *_ = [*head.split(b"\r\n", 1)[0].split(b" "), b"", b""]
             if method == b"GET" and target.split(b"?", 1)[0] == b"/metrics":
-                with contextlib.suppress(*REDIS_OR_OS_ERRORS):
-                    await refresh()
-                body, content_type = render_metrics()
+                body, content_type = await scrape()
                 status = b"200 OK"
             else:
                 body, content_type, status = b"not found\n", "text/plain", b"404 Not Found"

@@ -4,6 +4,7 @@ client's multiprocess mode) and any worker answers for all of them."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -18,6 +19,8 @@ from prometheus_client import (
     multiprocess,
 )
 from redis.exceptions import ResponseError
+
+from .eventstore.connect import REDIS_OR_OS_ERRORS
 
 #: Set (by `serve --workers`) before the processes that share it start.
 SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -89,6 +92,14 @@ def render() -> tuple[bytes, str]:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+async def scrape(redis: Any, keys: Any) -> tuple[bytes, str]:
+    """A /metrics page: the gauges read from Redis refreshed (a Redis that is
+    down leaves them as they were), then every figure, and its content type."""
+    with contextlib.suppress(*REDIS_OR_OS_ERRORS):
+        await collect(redis, keys)
+    return render()
 
 
 async def collect(redis: Any, keys: Any) -> None:

@@ -261,7 +261,7 @@ async def test_the_lag_is_read_from_redis_at_each_scrape(
     group no projector reads lags by every event)."""
     unread = ProjectorKeys(keys, "nobody-reads-this-group")
     server = await cli_readside.serve_metrics(
-        "127.0.0.1", 0, lambda: cli_readside.collect_metrics(redis, unread)
+        "127.0.0.1", 0, lambda: cli_readside.scrape_metrics(redis, unread)
     )
     port = server.sockets[0].getsockname()[1]
     try:
@@ -276,14 +276,12 @@ async def test_the_lag_is_read_from_redis_at_each_scrape(
         await server.wait_closed()
 
 
-async def test_metrics_answer_with_redis_down() -> None:
+async def test_metrics_answer_with_redis_down(keys: KeySpace) -> None:
     """A scrape whose refresh cannot reach Redis answers the figures it has."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    async def down() -> None:
-        raise RedisConnectionError("down")
-
-    server = await cli_readside.serve_metrics("127.0.0.1", 0, down)
+    down = Redis(port=_free_port(), socket_connect_timeout=1)  # nothing listens there
+    server = await cli_readside.serve_metrics(
+        "127.0.0.1", 0, lambda: cli_readside.scrape_metrics(down, ProjectorKeys(keys, "g"))
+    )
     port = server.sockets[0].getsockname()[1]
     try:
         async with httpx.AsyncClient(timeout=5) as client:
@@ -293,6 +291,7 @@ async def test_metrics_answer_with_redis_down() -> None:
     finally:
         server.close()
         await server.wait_closed()
+        await down.aclose()
 
 
 def test_a_metrics_port_in_use_is_a_one_line_error(settings: Settings) -> None:
