@@ -4,6 +4,7 @@ the last one, and parking the later entries of an order that is blocked."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..eventstore.connect import AnyRedis
@@ -25,23 +26,25 @@ class Parking:
     async def blocked(self, entries: list[Entry], order_ids: list[str]) -> dict[str, str]:
         """Order id -> position it waits behind, for the orders of `entries`
         (`order_ids`: theirs, in the same order)."""
-        blocked: dict[str, str] = {}
-        for p in self.keys.partitions:
-            mine = zip(entries, order_ids, strict=True)
-            orders = sorted({order_id for e, order_id in mine if e.partition == p})
-            if orders:
-                values = await self.redis.hmget(self.keys.blocked(p), orders)
-                blocked.update({o: text(v) for o, v in zip(orders, values, strict=True) if v})
-        return blocked
+        mine = [(e.partition, o) for e, o in zip(entries, order_ids, strict=True)]
+        found = await self._held(self.keys.blocked, mine)
+        return {order_id: position for (_, order_id), position in found.items()}
 
     async def parked(self, entries: list[Entry]) -> set[tuple[int, str]]:
         """(partition, position) of the `entries` that are dead letters now."""
-        found: set[tuple[int, str]] = set()
+        return set(await self._held(self.keys.parked, [(e.partition, e.position) for e in entries]))
+
+    async def _held(
+        self, hash_of: Callable[[int], str], items: list[tuple[int, str]]
+    ) -> dict[tuple[int, str], str]:
+        """(partition, field) -> value, for the `items` that their partition's
+        hash `hash_of(partition)` holds: one HMGET per partition."""
+        found: dict[tuple[int, str], str] = {}
         for p in self.keys.partitions:
-            positions = [e.position for e in entries if e.partition == p]
-            if positions:
-                values = await self.redis.hmget(self.keys.parked(p), positions)
-                found.update((p, pos) for pos, v in zip(positions, values, strict=True) if v)
+            fields = sorted({field for q, field in items if q == p})
+            if fields:
+                values = await self.redis.hmget(hash_of(p), fields)
+                found.update(((p, f), text(v)) for f, v in zip(fields, values, strict=True) if v)
         return found
 
     async def failed(self, e: Entry, exc: Exception) -> bool:
