@@ -1,10 +1,13 @@
-"""Helpers for tests that speak GraphQL over HTTP to the app in-process."""
+"""Helpers for tests that speak GraphQL over HTTP to the app in-process, or
+to a schema directly."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import strawberry
 
 CREATE = """
 mutation($input: CreateOrderInput!) {
@@ -75,3 +78,11 @@ async def change(client: httpx.AsyncClient, order_id: str, status: str) -> str:
     data = await ok(client, STATUS, id=order_id, status=status)
     assert data["updateOrderStatus"]["__typename"] == "OrderPayload", data
     return str(data["updateOrderStatus"]["position"])
+
+
+def execute(
+    schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None
+) -> tuple[Any, list[Any]]:
+    """A schema's answer, in-process: its data and its errors as clients see them."""
+    result = asyncio.run(schema.execute(query, variable_values=variables))
+    return result.data, [e.formatted for e in result.errors or []]

@@ -4,7 +4,6 @@ middleware, __typename; and the schema's order fields take that step."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +18,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from orders_gql.api.leaves import LeafFieldsExecutor, leaf_of
 from orders_gql.api.schema import build_schema
+
+from .gql import execute as run
 
 
 @strawberry.enum
@@ -125,11 +126,6 @@ def schemas(*extensions: type[SchemaExtension]) -> tuple[strawberry.Schema, stra
         )
 
     return make(LeafFieldsExecutor), make(StrawberryGraphQLCoreExecutionContext)
-
-
-def run(schema: strawberry.Schema, query: str) -> tuple[Any, list[dict[str, Any]]]:
-    result = asyncio.run(schema.execute(query))
-    return result.data, [e.formatted for e in result.errors or []]
 
 
 ALL = "name count price at colour ident maybe discount must odd flag shout __typename"

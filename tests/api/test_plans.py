@@ -32,6 +32,7 @@ from orders_gql.api.limits import Limits, schema_extensions
 from orders_gql.api.plans import PlannedExecutor, plans
 from orders_gql.api.schema import build_schema
 
+from .gql import execute as run
 from .graphql_client import CANCEL, CREATE, UPDATE
 
 
@@ -105,13 +106,6 @@ def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
         return strawberry.Schema(Query, execution_context_class=executor, extensions=extensions)
 
     return make(PlannedExecutor), make(StrawberryGraphQLCoreExecutionContext)
-
-
-def run(
-    schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None
-) -> tuple[Any, list[Any]]:
-    result = asyncio.run(schema.execute(query, variable_values=variables))
-    return result.data, [e.formatted for e in result.errors or []]
 
 
 BASKET = "query($b: Basket!) { basket(basket: $b) }"

@@ -5,7 +5,6 @@ and async, errors; fields with extensions or permissions keep strawberry's."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from typing import Any
 
@@ -17,6 +16,8 @@ from strawberry.types import Info
 
 from orders_gql.api.resolvers import install_direct_resolvers
 from orders_gql.api.schema import build_schema
+
+from .gql import execute as run
 
 
 @strawberry.enum
@@ -128,11 +129,6 @@ def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     ours, theirs = strawberry.Schema(Query), strawberry.Schema(Query)
     install_direct_resolvers(ours)
     return ours, theirs
-
-
-def run(schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None) -> Any:
-    result = asyncio.run(schema.execute(query, variable_values=variables))
-    return result.data, [e.formatted for e in result.errors or []]
 
 
 DOCUMENTS: list[tuple[str, dict[str, Any] | None]] = [
