@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from orders_gql import cli_readside
-from orders_gql.domain.commands import CreateOrder, ItemInput, UpdateOrderStatus
+from orders_gql.domain.commands import UpdateOrderStatus
 from orders_gql.domain.status import OrderStatus
 from orders_gql.eventstore.codec import UPCASTERS
 from orders_gql.eventstore.keys import KeySpace
@@ -100,8 +99,7 @@ async def test_replay_retries_the_dead_letters_of_the_read_models_it_replaced(
     # An event parked; then its cause is fixed (here: the upcaster it needed is
     # deployed) and the read models replayed, which applies it. Its letter
     # stayed, and the order's next event was parked behind it.
-    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
-    await workload.run(service, [CreateOrder("o-1", "Ann Example", "ann@example.com", (item,))])
+    await workload.run(service, [workload.one_mug("o-1", "Ann Example", "ann@example.com")])
     poison = await append_old_schema_event(redis, keys, "o-1")
     await drain(make_projector("p1"), poison)
     letters = DeadLetters(redis, pkeys, read_store, service.store)

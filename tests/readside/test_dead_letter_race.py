@@ -5,13 +5,11 @@ order is unblocked the projector applies its entries instead of parking them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from orders_gql.domain.commands import CreateOrder, ItemInput
 from orders_gql.domain.events import OrderStatusChanged
 from orders_gql.domain.status import OrderStatus
 from orders_gql.eventstore.codec import UPCASTERS
@@ -49,10 +47,7 @@ async def test_a_retry_applies_what_was_parked_behind_meanwhile_and_unblocks(
 ) -> None:
     last = await workload.run(service, workload.script(2))
     order_id = "o-race"
-    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
-    await workload.run(
-        service, [CreateOrder(order_id, "Race Customer", "race@example.com", (item,))]
-    )
+    await workload.run(service, [workload.one_mug(order_id, "Race Customer", "race@example.com")])
     poison = await append_old_schema_event(redis, keys, order_id)
     projector = make_projector("p1")
     await drain(projector, last)
@@ -115,10 +110,7 @@ async def test_entries_delivered_again_after_they_were_parked_are_not_parked_twi
     # and both are delivered again. Parked a second time, the poison's copy
     # waited behind the poison itself, and each letter came twice.
     order_id = "o-again"
-    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
-    await workload.run(
-        service, [CreateOrder(order_id, "Again Customer", "again@example.com", (item,))]
-    )
+    await workload.run(service, [workload.one_mug(order_id, "Again Customer", "again@example.com")])
     poison = await append_old_schema_event(redis, keys, order_id)
     appended = await store.append(
         order_id, 2, [_next(order_id, 3, OrderStatus.CONFIRMED, OrderStatus.PROCESSING)]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
-from orders_gql.domain.commands import CreateOrder, ItemInput
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import switching
@@ -233,9 +231,8 @@ async def test_a_write_that_keeps_conflicting_is_parked_and_other_orders_flow(
     # retried as a racing writer until "the read models stayed busy", and the
     # projector waited for its servers forever: no order moved, nothing was
     # parked, and the log never named the duplicate key.
-    item = ItemInput("p1", "Mug", 1, Decimal("2.00"))
     seeded = await workload.run(
-        service, [CreateOrder("o-seed", "Seed Example", "seed@example.com", (item,))]
+        service, [workload.one_mug("o-seed", "Seed Example", "seed@example.com")]
     )
     projector = make_projector("p1")
     await drain(projector, seeded)
@@ -251,8 +248,8 @@ async def test_a_write_that_keeps_conflicting_is_parked_and_other_orders_flow(
     last = await workload.run(
         service,
         [
-            CreateOrder("o-refused", "Refused Example", "taken@example.com", (item,)),
-            CreateOrder("o-fine", "Fine Example", "fine@example.com", (item,)),
+            workload.one_mug("o-refused", "Refused Example", "taken@example.com"),
+            workload.one_mug("o-fine", "Fine Example", "fine@example.com"),
         ],
         tag="x",
     )

@@ -21,6 +21,11 @@ from orders_gql.service import OrderService
 FLOW = [OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
 
 
+def one_mug(order_id: str, name: str, email: str) -> CreateOrder:
+    """An order of one mug at 2.00, for tests about one order's events."""
+    return CreateOrder(order_id, name, email, (ItemInput("p1", "Mug", 1, Decimal("2.00")),))
+
+
 def script(orders: int, seed: int = 7, prefix: str = "o") -> list[Command]:
     """Commands for `orders` orders, interleaved; about 3 events per order."""
     rng = random.Random(seed)
