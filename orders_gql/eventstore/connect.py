@@ -7,13 +7,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.connection import (
+    AbstractConnection,
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisClusterException, RedisError
+
+_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None = None
+with contextlib.suppress(ImportError):  # hiredis is in the `fast` extra
+    from hiredis import pack_command
+
+    _hiredis_pack = pack_command
 
 AnyRedis = Redis | RedisCluster
 
@@ -36,7 +48,58 @@ def connect(url: str, *, cluster: bool = False, max_connections: int = 64) -> An
     pool = WaitingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=5, socket_connect_timeout=2, socket_timeout=5
     )
+    pool.connection_class = _PACKING.get(pool.connection_class, pool.connection_class)
     return Redis.from_pool(pool)
+
+
+class HiredisPacking(AbstractConnection):
+    """Commands packed by hiredis's C packer, as redis-py's synchronous
+    connections do when hiredis is installed; its asyncio connections pack
+    in Python, one encode and a few joins per argument (a createOrder's
+    append script: about 650 of its 15,800 Python opcodes).
+
+    Anything hiredis does not pack as redis-py would goes to redis-py's own
+    packer, which answers as before: a first argument holding a space
+    ("CONFIG GET"), an encoding other than strict UTF-8, and any argument that
+    is not str, bytes, int or float (hiredis refuses it with a TypeError;
+    redis-py packs a bytearray or an int subclass, or raises its DataError)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if _hiredis_pack is not None and self._hiredis_packs(args[0] if args else None):
+            with contextlib.suppress(TypeError):
+                return [_hiredis_pack(args)]
+        return super().pack_command(*args)
+
+    def _hiredis_packs(self, first: object) -> bool:
+        one_word = (type(first) is str and " " not in first) or (
+            type(first) is bytes and b" " not in first
+        )
+        encoder = self.encoder
+        return one_word and encoder.encoding == "utf-8" and encoder.encoding_errors == "strict"
+
+
+class _HiredisConnection(HiredisPacking, Connection):
+    pass
+
+
+class _HiredisSSLConnection(HiredisPacking, SSLConnection):
+    pass
+
+
+class _HiredisUnixConnection(HiredisPacking, UnixDomainSocketConnection):
+    pass
+
+
+#: redis-py's connection classes (by the URL's scheme) and ours that pack with hiredis.
+_PACKING: dict[type[AbstractConnection], type[AbstractConnection]] = (
+    {
+        Connection: _HiredisConnection,
+        SSLConnection: _HiredisSSLConnection,
+        UnixDomainSocketConnection: _HiredisUnixConnection,
+    }
+    if _hiredis_pack is not None
+    else {}
+)
 
 
 class WaitingConnectionPool(ConnectionPool):
