@@ -59,6 +59,14 @@ from graphql.execution.values import VariableValues, VariableValueSource
 from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.pyutils import is_iterable
 from graphql.type.definition import is_required_input_field
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    coerce_boolean,
+    coerce_id,
+    coerce_int,
+    coerce_string,
+)
 from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -76,8 +84,52 @@ class _NotPlanned(Exception):
     """A type whose coercion is left to graphql-core."""
 
 
+#: graphql-core's coercions of the built-in scalars that give back a value of
+#: exactly this Python type (within these bounds) as it is: such a value is
+#: taken without the call, anything else goes through the coercion.
+_AS_IS: dict[Callable[[Any], Any], tuple[type, tuple[int, int] | None]] = {
+    coerce_string: (str, None),
+    coerce_id: (str, None),
+    coerce_boolean: (bool, None),
+    coerce_int: (int, (GRAPHQL_MIN_INT, GRAPHQL_MAX_INT)),
+}
+
+
+def _leaf_as_is(type_: Any, inner: Coercer, *, null: Any) -> Coercer | None:
+    """For a built-in scalar: `inner` behind a check that takes a value its
+    coercion would give back unchanged; `null` is what None and Undefined
+    coerce to (Undefined when the type is non-null)."""
+    as_is = _AS_IS.get(getattr(type_, "coerce_input_value", None))  # type: ignore[arg-type]
+    if as_is is None:
+        return None
+    kind, bounds = as_is
+    if bounds is None:
+
+        def exact(value: Any) -> Any:
+            if type(value) is kind:
+                return value
+            return null if value is None or value is Undefined else inner(value)
+
+        return exact
+    low, high = bounds
+
+    def bounded(value: Any) -> Any:
+        if type(value) is int and low <= value <= high:  # the only bounded kind
+            return value
+        return null if value is None or value is Undefined else inner(value)
+
+    return bounded
+
+
 def _coercer(type_: GraphQLInputType, open_: frozenset[str] = frozenset()) -> tuple[Coercer, int]:
     """The coercer of `type_`, and how deep graphql-core counts its nesting."""
+    nullable_type = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if is_leaf_type(nullable_type):
+        inner, depth = _nullable_coercer(nullable_type, open_)
+        null = Undefined if nullable_type is not type_ else None
+        fast = _leaf_as_is(nullable_type, inner, null=null)
+        if fast is not None:
+            return fast, depth
     if isinstance(type_, GraphQLNonNull):
         inner, depth = _nullable_coercer(type_.of_type, open_)
 
@@ -143,9 +195,10 @@ def _object_coercer(type_: GraphQLInputObjectType, open_: frozenset[str]) -> tup
     def input_object(value: Any) -> Any:
         if not isinstance(value, dict):
             return Undefined
-        for name, given in value.items():
-            if name not in names and given is not Undefined:
-                return Undefined
+        if not names.issuperset(value):
+            for name, given in value.items():
+                if name not in names and given is not Undefined:
+                    return Undefined
         coerced: dict[str, Any] = {}
         for name, key, coerce, required, input_field in fields:
             given = value.get(name, Undefined)

@@ -14,12 +14,18 @@ import graphql.execution.executor as core_executor
 import pytest
 import strawberry
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLError,
+    GraphQLID,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLScalarType,
+    GraphQLString,
+    Undefined,
     parse,
 )
 from graphql import build_schema as graphql_schema
@@ -30,6 +36,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from orders_gql.api.limits import Limits, schema_extensions
 from orders_gql.api.plans import PlannedExecutor, plans
+from orders_gql.api.plans import _coercer as plans_coercer
 from orders_gql.api.schema import build_schema
 
 from .gql import execute as run
@@ -332,3 +339,50 @@ def _sources(values: VariableValues) -> list[tuple[Any, ...]]:
         (name, s.signature.name, str(s.signature.type), s.signature.default, s.value)
         for name, s in values.sources.items()
     ]
+
+
+class Named(str):
+    pass
+
+
+@pytest.mark.parametrize("scalar", [GraphQLString, GraphQLID, GraphQLInt, GraphQLBoolean])
+@pytest.mark.parametrize("non_null", [True, False])
+def test_built_in_scalars_taken_as_they_are_coerce_as_graphql_core_does(
+    scalar: GraphQLScalarType, non_null: bool
+) -> None:
+    """A value of exactly the scalar's Python type is taken without the call
+    to graphql-core's coercion: the same answer as the call, at the bounds,
+    for subclasses, numbers as ids and bools as ints."""
+    type_: GraphQLInputType = GraphQLNonNull(scalar) if non_null else scalar
+    coerce, _ = plans_coercer(type_)
+    values = [
+        "text",
+        Named("named"),
+        "",
+        "1",
+        1,
+        0,
+        -1,
+        2**31 - 1,
+        2**31,
+        -(2**31),
+        -(2**31) - 1,
+        1.0,
+        1.5,
+        True,
+        False,
+        None,
+        Undefined,
+        [1],
+        {"a": 1},
+    ]
+    for value in values:
+        if value is None or value is Undefined:
+            expected: Any = Undefined if non_null else None
+        else:
+            try:
+                expected = scalar.coerce_input_value(value)
+            except GraphQLError:
+                expected = Undefined
+        got = coerce(value)
+        assert (got, type(got)) == (expected, type(expected)), value
