@@ -61,11 +61,28 @@ def install_input_builders(schema: strawberry.Schema) -> list[str]:
     return installed
 
 
-def _from_input(build: Build) -> FromInput:
-    def from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
-        return build(cls, value)
+class _FromInput:
+    """The `from_input` hook of a type given a builder here."""
 
-    return from_input
+    __slots__ = ("build",)
+
+    def __init__(self, build: Build) -> None:
+        self.build = build
+
+    def __call__(self, cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+        return self.build(cls, value)
+
+
+def _from_input(build: Build) -> FromInput:
+    return _FromInput(build)
+
+
+def argument_converter(schema: strawberry.Schema, type_: StrawberryType | type) -> Convert | None:
+    """How strawberry's `convert_argument` converts a value of `type_` that is
+    neither null nor UNSET (None: kept as coerced), when every input type in
+    it has a builder installed here (each converts as its `from_input` hook
+    does, without making the hook's context); NotBuildable otherwise."""
+    return _converter(schema, type_, {}, installed_only=True)
 
 
 def _builder(schema: strawberry.Schema, cls: type, built: dict[type, Build]) -> Build:
@@ -101,15 +118,20 @@ def _builder(schema: strawberry.Schema, cls: type, built: dict[type, Build]) -> 
 
 
 def _converter(
-    schema: strawberry.Schema, type_: StrawberryType | type, built: dict[type, Build]
+    schema: strawberry.Schema,
+    type_: StrawberryType | type,
+    built: dict[type, Build],
+    *,
+    installed_only: bool = False,
 ) -> Convert | None:
-    """How a non-null value of `type_` is converted; None: kept as coerced."""
+    """How a non-null value of `type_` is converted; None: kept as coerced.
+    installed_only: input types by the builders installed on them, or not at all."""
     if isinstance(type_, StrawberryMaybe):
         raise NotBuildable(type_)  # null handling of its own
     if isinstance(type_, StrawberryOptional):
-        return _converter(schema, type_.of_type, built)
+        return _converter(schema, type_.of_type, built, installed_only=installed_only)
     if isinstance(type_, StrawberryList):
-        of = _converter(schema, type_.of_type, built)
+        of = _converter(schema, type_.of_type, built, installed_only=installed_only)
         if of is None:
             return list  # a copy: graphql-core shares defaults between requests
         return lambda values: [None if v is None else of(v) for v in values]
@@ -122,6 +144,11 @@ def _converter(
     definition = getattr(type_, "__strawberry_definition__", None)
     if isinstance(definition, StrawberryObjectDefinition) and definition.is_input:
         cls: Any = type_
-        build = _builder(schema, cls, built)
+        if installed_only:
+            if not isinstance(definition.from_input, _FromInput):
+                raise NotBuildable(type_)
+            build = definition.from_input.build
+        else:
+            build = _builder(schema, cls, built)
         return lambda value: build(cls, value)
     raise NotBuildable(type_)

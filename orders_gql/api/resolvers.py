@@ -10,11 +10,13 @@ replaced by a direct call).
 
 For a field with a resolver and none of those, `install_direct_resolvers`
 sets a resolver that does what strawberry's does for it, in one function: the
-same Info, each argument the client gave converted by strawberry's own
-`convert_argument` (names and types looked up once), the source passed where
-the function asks for self, parent or root, the Info where it asks for it,
-then the call, awaited when the field is async. Any other field keeps
-strawberry's resolver."""
+same Info, each argument the client gave converted as strawberry's own
+`convert_argument` converts it (names and types looked up once; an input
+type that has a builder (see input_builders) by its builder, without making
+the hook's context; any other by `convert_argument` itself), the source
+passed where the function asks for self, parent or root, the Info where it
+asks for it, then the call, awaited when the field is async. Any other field
+keeps strawberry's resolver."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ import strawberry
 from graphql import GraphQLObjectType
 from strawberry.types.arguments import convert_argument
 from strawberry.types.field import StrawberryField
+from strawberry.types.unset import UNSET
+
+from .input_builders import NotBuildable, argument_converter
 
 
 def install_direct_resolvers(schema: strawberry.Schema) -> list[str]:
@@ -64,7 +69,8 @@ def _direct(schema: strawberry.Schema, field: StrawberryField) -> Callable[..., 
     registry = schema.schema_converter.scalar_registry
     make_info = config.info_class
     arguments = [
-        (config.name_converter.from_argument(a), a.python_name, a.type) for a in field.arguments
+        (config.name_converter.from_argument(a), a.python_name, a.type, _converter(schema, a.type))
+        for a in field.arguments
     ]
     with_self = resolver.self_parameter is not None
     # Where the function asks for the source or the Info by keyword.
@@ -76,16 +82,18 @@ def _direct(schema: strawberry.Schema, field: StrawberryField) -> Callable[..., 
     def invoke(source: Any, info: Any, given: dict[str, Any]) -> Any:
         strawberry_info = make_info(_raw_info=info, _field=field)
         kwargs: dict[str, Any] = {}
-        for graphql_name, python_name, type_ in arguments:
-            if graphql_name in given:
+        for graphql_name, python_name, type_, convert in arguments:
+            if graphql_name not in given:
+                continue
+            value = given[graphql_name]
+            if convert is _STRAWBERRYS:
                 kwargs[python_name] = convert_argument(
-                    given[graphql_name],
-                    type_,
-                    registry,
-                    config,
-                    strawberry_info,
-                    path=(graphql_name,),
+                    value, type_, registry, config, strawberry_info, path=(graphql_name,)
                 )
+            elif convert is None or value is None or value is UNSET:
+                kwargs[python_name] = value
+            else:
+                kwargs[python_name] = convert(value)
         for name in source_names:
             kwargs[name] = source
         if info_name is not None:
@@ -104,3 +112,20 @@ def _direct(schema: strawberry.Schema, field: StrawberryField) -> Callable[..., 
         return invoke(source, info, given)
 
     return resolve
+
+
+def _strawberrys(value: Any) -> Any:
+    raise AssertionError("a marker: the argument goes through strawberry's convert_argument")
+
+
+_STRAWBERRYS: Callable[[Any], Any] = _strawberrys
+
+
+def _converter(schema: strawberry.Schema, type_: Any) -> Callable[[Any], Any] | None:
+    """How an argument of `type_` that is neither null nor UNSET is converted:
+    None when it is kept as coerced, by the input builders when they build
+    every input type in it, else `_STRAWBERRYS`."""
+    try:
+        return argument_converter(schema, type_)
+    except NotBuildable:
+        return _STRAWBERRYS

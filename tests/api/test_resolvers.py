@@ -13,7 +13,10 @@ import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
 from strawberry.types import Info
+from strawberry.types.arguments import convert_argument
 
+from orders_gql.api import resolvers
+from orders_gql.api.input_builders import install_input_builders
 from orders_gql.api.resolvers import install_direct_resolvers
 from orders_gql.api.schema import build_schema
 
@@ -192,3 +195,83 @@ def test_the_schemas_resolvers_are_direct() -> None:
     installed = set(install_direct_resolvers(build_schema()))
     assert {"Mutation.createOrder", "Query.order", "Query.orders"} <= installed
     assert not any(name.startswith("Subscription.") for name in installed)
+
+
+@strawberry.input
+class Nib:
+    width: int
+    colour: Colour = Colour.RED
+
+
+@strawberry.input
+class Refill:
+    nib: Nib
+    spares: list[Nib] = strawberry.field(default_factory=list)
+    note: str | None = None
+
+
+@strawberry.type
+class Shop:
+    @strawberry.field
+    def refill(
+        self,
+        refill: Refill,
+        also: list[Nib | None] | None = None,
+        n: int = 0,
+        where: Where | None = None,
+    ) -> str:
+        return repr((refill, also, n, where))
+
+
+def built_schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    """Both with input builders; ours with direct resolvers too."""
+    ours, theirs = strawberry.Schema(Shop), strawberry.Schema(Shop)
+    for schema in (ours, theirs):
+        install_input_builders(schema)
+    install_direct_resolvers(ours)
+    return ours, theirs
+
+
+BUILT: list[tuple[str, dict[str, Any] | None]] = [
+    ("{ refill(refill: {nib: {width: 2}}) }", None),
+    (
+        "query($r: Refill!, $a: [Nib]) { refill(refill: $r, also: $a, n: 3) }",
+        {
+            "r": {"nib": {"width": 1, "colour": "BLUE"}, "spares": [{"width": 4}], "note": None},
+            "a": [None, {"width": 5}],
+        },
+    ),
+    ("query($a: [Nib]) { refill(refill: {nib: {width: 1}}, also: $a) }", {"a": None}),
+    ('{ refill(refill: {nib: {width: 1}}, where: {at: "x"}) }', None),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), BUILT)
+def test_inputs_with_builders_convert_as_strawberry_converts_them(
+    query: str, variables: dict[str, Any] | None
+) -> None:
+    ours, theirs = built_schemas()
+    answer = run(ours, query, variables)
+    assert answer == run(theirs, query, variables)
+    assert answer[0] and answer[0]["refill"].startswith("(Refill(nib=Nib(width=")
+
+
+def test_inputs_with_builders_skip_strawberrys_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built inputs, lists of them and scalars go by the builders; an input
+    with a hook of its own inside (Where) by strawberry's convert_argument."""
+    ours, _ = built_schemas()
+    calls: list[Any] = []
+
+    def spy(value: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(value)
+        return convert_argument(value, *args, **kwargs)
+
+    monkeypatch.setattr(resolvers, "convert_argument", spy)
+    data, errors = run(ours, BUILT[1][0], BUILT[1][1])
+    assert not errors and "spares=[Nib(width=4, colour=<Colour.RED" in data["refill"]
+    assert calls == [None]  # only `where`, by its default
+    # The one with a hook of its own: strawberry's conversion, which calls it
+    # with its context.
+    data, errors = run(ours, BUILT[3][0])
+    assert not errors and "at ('where',) for refill" in data["refill"]
+    assert calls == [None, {"at": "x"}]
