@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 from redis.asyncio import Redis
 
@@ -21,6 +22,12 @@ from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.service import OrderService
 from orders_gql.settings import Settings
+
+# No per-example deadline: these machines are shared and noisy, and an
+# example's first run (a cold cache, a lazy import) can take longer than
+# hypothesis's 200 ms without anything being wrong.
+hypothesis.settings.register_profile("orders", deadline=None)
+hypothesis.settings.load_profile("orders")
 
 
 @pytest.fixture(scope="session")
