@@ -74,12 +74,14 @@ class LeafFieldsExecutor(PlannedExecutor):
         position_context: Any,
     ) -> Any:
         name = field_details_list[0].node.name.value
-        if name == TYPENAME:
-            if self._bare(None):
+        bare = self._bare_resolvers
+        if bare is None:
+            bare = self._bare_resolvers = self._bare()
+        if bare:
+            if name == TYPENAME:
                 return parent_type.name
-        else:
             leaf = leaf_of(self.schema, parent_type, name)
-            if leaf is not None and self._bare(leaf.read):
+            if leaf is not None:
                 value = self._read(leaf, source)
                 if value is not _GENERAL:
                     return value
@@ -98,13 +100,14 @@ class LeafFieldsExecutor(PlannedExecutor):
             return _GENERAL
         return _GENERAL if serialized is None or serialized is Undefined else serialized
 
-    def _bare(self, resolver: Callable[..., Any] | None) -> bool:
+    #: Whether no middleware wraps this execution's resolvers (asked once:
+    #: graphql-core's manager wraps every resolver or none).
+    _bare_resolvers: bool | None = None
+
+    def _bare(self) -> bool:
         """No middleware wraps resolvers (strawberry's extensions with `resolve`)."""
         manager = self.middleware_manager
-        if manager is None:
-            return True
-        probe = resolver or _probe
-        return manager.get_field_resolver(probe) is probe
+        return manager is None or manager.get_field_resolver(_probe) is _probe
 
 
 def _probe(*_: Any, **__: Any) -> None:  # pragma: no cover - never called

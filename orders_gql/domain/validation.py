@@ -76,19 +76,19 @@ def _price(field: str, value: Decimal) -> Decimal:
 
 
 def _item(index: int, item: ItemInput) -> ItemInput:
-    prefix = f"items.{index}"
-    if isinstance(item.quantity, bool) or not isinstance(item.quantity, int):
-        raise ValidationError(f"{prefix}.quantity", "must be a whole number")
-    if not QUANTITY_MIN <= item.quantity <= QUANTITY_MAX:
-        raise ValidationError(
-            f"{prefix}.quantity", f"must be between {QUANTITY_MIN} and {QUANTITY_MAX}"
+    try:  # fields named within the item, their path made only for a refusal
+        if isinstance(item.quantity, bool) or not isinstance(item.quantity, int):
+            raise ValidationError("quantity", "must be a whole number")
+        if not QUANTITY_MIN <= item.quantity <= QUANTITY_MAX:
+            raise ValidationError("quantity", f"must be between {QUANTITY_MIN} and {QUANTITY_MAX}")
+        return ItemInput(
+            product_id=_text("productId", item.product_id, 1, PRODUCT_ID_MAX),
+            product_name=_text("productName", item.product_name, 1, PRODUCT_NAME_MAX),
+            quantity=item.quantity,
+            price=_price("price", item.price),
         )
-    return ItemInput(
-        product_id=_text(f"{prefix}.productId", item.product_id, 1, PRODUCT_ID_MAX),
-        product_name=_text(f"{prefix}.productName", item.product_name, 1, PRODUCT_NAME_MAX),
-        quantity=item.quantity,
-        price=_price(f"{prefix}.price", item.price),
-    )
+    except ValidationError as refused:
+        raise ValidationError(f"items.{index}.{refused.field}", refused.reason) from None
 
 
 def validate_create(cmd: CreateOrder) -> CreateOrder:
