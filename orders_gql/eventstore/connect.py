@@ -48,6 +48,8 @@ def connect(url: str, *, cluster: bool = False, max_connections: int = 64) -> An
     pool = WaitingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=5, socket_connect_timeout=2, socket_timeout=5
     )
+    # Packed by hiredis (see HiredisPacking); a cluster client keeps redis-py's
+    # connections, which it makes per node from its own arguments.
     pool.connection_class = _PACKING.get(pool.connection_class, pool.connection_class)
     return Redis.from_pool(pool)
 
