@@ -61,19 +61,29 @@ async def test_no_free_connection_within_the_timeout_is_a_clear_error(
 async def test_a_waiter_that_is_cancelled_does_not_strand_the_next(
     redis_server: EmbeddedRedis,
 ) -> None:
-    redis = client(redis_server, size=1, timeout=5)
+    redis = client(redis_server, size=1, timeout=30)
+    pusher = client(redis_server, size=1)
+    pool = redis.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    key = f"held-{uuid.uuid4().hex}"
     try:
-        holder = await holding(redis, 0.3)
+        # The one connection held until the test lets it go (not for a time:
+        # a stalled machine must not let it go before both are waiting).
+        holder = asyncio.create_task(redis.blpop([key], timeout=30))
         first = asyncio.create_task(redis.ping())
         second = asyncio.create_task(redis.ping())
-        await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):
+            while len(pool._waiters) < 2:
+                await asyncio.sleep(0.01)
         first.cancel()
-        assert await asyncio.wait_for(second, 2) is True
-        assert await holder is None
+        await pusher.lpush(key, "go")  # type: ignore[misc]
+        assert await asyncio.wait_for(second, 10) is True
+        assert list(await holder or ()) == [key.encode(), b"go"]
         with pytest.raises(asyncio.CancelledError):
             await first
     finally:
         await redis.aclose()
+        await pusher.aclose()
 
 
 async def test_a_woken_waiter_that_leaves_passes_the_connection_on(
