@@ -102,7 +102,7 @@ class EmbeddedCluster:
     def live_nodes(self) -> list[ClusterNode]:
         return [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
         try:
             for node in self.nodes:
                 node.start()
