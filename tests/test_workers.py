@@ -70,19 +70,19 @@ def worker_processes(pid: int) -> list[int]:
 
 async def mutate(base: str, query: str, **variables: object) -> dict[str, object]:
     """Each request on a new connection, so requests spread over the processes."""
-    async with httpx.AsyncClient(base_url=base) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:  # stalls outlast 5 s
         data = await ok(client, query, **variables)
     return dict(next(iter(data.values())))
 
 
 async def read(base: str, order_id: str, position: str) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=base) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:  # stalls outlast 5 s
         return dict((await ok(client, ORDER, id=order_id, pos=position))["order"])
 
 
 async def scrape(base: str) -> dict[str, float]:
     """One /metrics answer on a new connection, as sample -> value."""
-    async with httpx.AsyncClient(base_url=base) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:  # stalls outlast 5 s
         text = (await client.get("/metrics")).text
     samples = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
     return {name: float(value) for name, value in samples}
