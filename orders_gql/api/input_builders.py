@@ -34,7 +34,6 @@ from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 
 Convert = Callable[[Any], Any]
 Build = Callable[[type, Mapping[str, Any]], Any]
-FromInput = Callable[[type, Mapping[str, Any], InputContext], Any]
 
 
 class NotBuildable(Exception):
@@ -56,7 +55,7 @@ def install_input_builders(schema: strawberry.Schema) -> list[str]:
             build = _builder(schema, definition.origin, built)
         except NotBuildable:
             continue
-        definition.from_input = _from_input(build)
+        definition.from_input = _FromInput(build)
         installed.append(name)
     return installed
 
@@ -71,10 +70,6 @@ class _FromInput:
 
     def __call__(self, cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
         return self.build(cls, value)
-
-
-def _from_input(build: Build) -> FromInput:
-    return _FromInput(build)
 
 
 def argument_converter(schema: strawberry.Schema, type_: StrawberryType | type) -> Convert | None:

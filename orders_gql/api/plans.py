@@ -124,25 +124,17 @@ def _leaf_as_is(type_: Any, inner: Coercer, *, null: Any) -> Coercer | None:
 def _coercer(type_: GraphQLInputType, open_: frozenset[str] = frozenset()) -> tuple[Coercer, int]:
     """The coercer of `type_`, and how deep graphql-core counts its nesting."""
     nullable_type = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    inner, depth = _nullable_coercer(nullable_type, open_)
+    null = Undefined if nullable_type is not type_ else None
     if is_leaf_type(nullable_type):
-        inner, depth = _nullable_coercer(nullable_type, open_)
-        null = Undefined if nullable_type is not type_ else None
         fast = _leaf_as_is(nullable_type, inner, null=null)
         if fast is not None:
             return fast, depth
-    if isinstance(type_, GraphQLNonNull):
-        inner, depth = _nullable_coercer(type_.of_type, open_)
 
-        def non_null(value: Any) -> Any:
-            return Undefined if value is None or value is Undefined else inner(value)
+    def null_or_inner(value: Any) -> Any:
+        return null if value is None or value is Undefined else inner(value)
 
-        return non_null, depth
-    inner, depth = _nullable_coercer(type_, open_)
-
-    def nullable(value: Any) -> Any:
-        return None if value is None or value is Undefined else inner(value)
-
-    return nullable, depth
+    return null_or_inner, depth
 
 
 def _nullable_coercer(type_: Any, open_: frozenset[str]) -> tuple[Coercer, int]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLObjectType
@@ -114,11 +114,8 @@ def _direct(schema: strawberry.Schema, field: StrawberryField) -> Callable[..., 
     return resolve
 
 
-def _strawberrys(value: Any) -> Any:
-    raise AssertionError("a marker: the argument goes through strawberry's convert_argument")
-
-
-_STRAWBERRYS: Callable[[Any], Any] = _strawberrys
+#: Marks an argument left to strawberry's convert_argument.
+_STRAWBERRYS = cast(Callable[[Any], Any], object())
 
 
 def _converter(schema: strawberry.Schema, type_: Any) -> Callable[[Any], Any] | None:
