@@ -99,8 +99,11 @@ def app_settings(
         mongodb_db=mongo_db,
         projector_claim_idle_ms=1000,
         projector_max_attempts=3,
-        # A bound, not a timing: generous, so a loaded machine does not fail reads.
+        # Bounds, not timings: generous, so a loaded machine does not fail reads
+        # (SecantusDB, one Python process, stalls for seconds under the whole
+        # suite; the tests of these timeouts set their own).
         consistency_timeout_ms=15_000,
+        mongodb_timeout_ms=15_000,
         auth="off",
         # In the test's process, where it starts at once (a process of its own,
         # serve's default, is tested in test_projector_modes and by the tests

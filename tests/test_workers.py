@@ -46,6 +46,9 @@ def workers(
         ORDERS_PARTITIONS="3",
         ORDERS_AUTH="off",
         ORDERS_LOG_LEVEL="warning",
+        # Bounds, not timings: the suite's other tests load the machine.
+        ORDERS_CONSISTENCY_TIMEOUT_MS="15000",
+        ORDERS_MONGODB_TIMEOUT_MS="15000",
     )
     port = free_port()
     with open(tmp_path / "serve.log", "ab") as log:
