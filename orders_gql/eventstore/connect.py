@@ -11,13 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
     SSLConnection,
     UnixDomainSocketConnection,
 )
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisClusterException, RedisError
 
@@ -51,6 +53,28 @@ def connect(url: str, *, cluster: bool = False, max_connections: int = 64) -> An
     # Packed by hiredis (see HiredisPacking); a cluster client keeps redis-py's
     # connections, which it makes per node from its own arguments.
     pool.connection_class = _PACKING.get(pool.connection_class, pool.connection_class)
+    return Redis.from_pool(pool)
+
+
+#: What a cluster client gives its node connections that a plain client must
+#: not take: its event dispatcher, and its READONLY handshake for replicas.
+_NOT_FOR_A_NODE = frozenset({"event_dispatcher", "redis_connect_func"})
+
+
+def node_client(node: ClusterNode, max_connections: int = 64) -> Redis:
+    """A client of one cluster node alone, for what must run on one connection
+    of it (a script and its WAIT): the connection arguments the cluster client
+    gives that node (credentials, TLS, timeouts), hiredis packing, and no
+    retries, so a write it sends is sent once; the caller retries, by the
+    refreshed slot map, with the idempotency key."""
+    kwargs = {k: v for k, v in node.connection_kwargs.items() if k not in _NOT_FOR_A_NODE}
+    kwargs["retry"] = Retry(NoBackoff(), 0)
+    pool = WaitingConnectionPool(
+        connection_class=_PACKING.get(node.connection_class, node.connection_class),
+        max_connections=max_connections,
+        timeout=5,
+        **kwargs,
+    )
     return Redis.from_pool(pool)
 
 

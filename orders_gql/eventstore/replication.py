@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
-from .connect import REDIS_ERRORS, AnyRedis
+from .connect import REDIS_ERRORS, AnyRedis, node_client
 
 
 class NoNodeForSlot(Exception):
@@ -35,7 +35,7 @@ class ReplicatedWrites:
             raise NoNodeForSlot(keys[0])
         client = self._node_clients.get(node.name)
         if client is None:
-            client = Redis(host=node.host, port=int(node.port), socket_timeout=5)
+            client = node_client(node)
             self._node_clients[node.name] = client
         try:
             return await self._on_one_connection(client, script, keys, args)
