@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .harness import Row, servers
 
@@ -26,7 +27,7 @@ def run(
     from . import deployed, read_side, write_side
 
     rows: list[Row] = []
-    upsert_limit: float | None = None
+    sample: dict[str, Any] | None = None
     with servers(workdir, mongo_url=mongo_url) as srv:
         if "append" in names:
             rows += write_side.append_rate(srv, max(2.0, seconds / 3))
@@ -35,12 +36,12 @@ def run(
         if "deployed" in names:
             rows += deployed.deployed(srv, workdir, seconds)
         if "projection" in names or "read" in names:
-            found, upsert_limit = read_side.projection(srv, 10_000 if quick else 50_000)
+            found, sample = read_side.projection(srv, 10_000 if quick else 50_000)
             rows += found
         if "read" in names:
-            assert upsert_limit is not None
+            assert sample is not None
             big = 20_000 if quick else 100_000
-            rows += read_side.statistics_queries_replay(srv, workdir, seconds, upsert_limit, big)
+            rows += read_side.statistics_queries_replay(srv, workdir, seconds, sample, big)
         if "subscriptions" in names:
             rows += subscription_rows(srv.redis.url, 200 if quick else 1000)
     return rows

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..domain.events import DomainEvent
+from .projection import CustomerChange
 
 #: Reads the log entries of a partition in (after, upto], as deliveries.
 Fetch = Callable[[int, str, str], Awaitable[list["Delivery"]]]
@@ -51,3 +52,6 @@ class Outcome:
     applied: int = 0
     skipped: int = 0
     orders: set[str] = field(default_factory=set)
+    #: With defer_customers: what the batch moves in each customer's document
+    #: (by email), left unwritten for the caller.
+    customers: dict[str, CustomerChange] = field(default_factory=dict)

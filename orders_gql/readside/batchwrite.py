@@ -23,7 +23,7 @@ from .decimals import decimal128_of
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields, OrderViewFields
 from .generations import ReadModels
 from .pointreads import IN_CHUNK
-from .projection import Contribution, apply_to_customer, apply_to_summary, name_key
+from .projection import Contribution, CustomerChange, apply_to_summary
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -150,8 +150,13 @@ async def write_batch(
     models: ReadModels,
     stored: StoredViews,
     after: dict[str, OrderViewFields],
-) -> None:
-    """Write `after`, the new views of the batch's orders, `stored` before."""
+    *,
+    defer_customers: bool = False,
+) -> dict[str, CustomerChange]:
+    """Write `after`, the new views of the batch's orders, `stored` before;
+    returns what the batch moves in each customer's document. With
+    `defer_customers` those documents are left to the caller (a rebuild
+    gathers them over many batches, see ReadStore.write_customers)."""
     before = stored.lean
     # Existing views are replaced (or deleted and inserted again), filtered on
     # _id alone: `before` was read in this transaction, and a transaction that
@@ -182,34 +187,38 @@ async def write_batch(
     # A customer's document changes only with a new order (its name may be the
     # newest) or when an order's count or revenue share changes: a plain status
     # change touches the summary alone.
-    touched = [
-        (view, old, new)
-        for view, old, new in changes
-        if view.id not in before or _share(old) != _share(new)
-    ]
-    emails = sorted({view.customer_email for view, _, _ in touched})
+    customers: dict[str, CustomerChange] = {}
+    for view, old, new in changes:
+        if view.id not in before or _share(old) != _share(new):
+            customers.setdefault(view.customer_email, CustomerChange()).add_order(view, old, new)
+    if not defer_customers:
+        await write_customers(session, models, customers)
+    await models.summary.get_pymongo_collection().replace_one(
+        {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session
+    )
+    return customers
+
+
+async def write_customers(
+    session: AsyncClientSession, models: ReadModels, changes: dict[str, CustomerChange]
+) -> None:
+    """Move each customer's document by its change (a new one for a new customer)."""
+    emails = sorted(changes)
     customers = {
         c.id: c for c in await find_by_ids(models.customers, CustomerStatsFields, emails, session)
     }
     known = set(customers)
-    for view, old, new in touched:
-        customer = customers.get(view.customer_email)
+    for email in emails:
+        customer = customers.get(email)
         if customer is None:
-            customer = customers[view.customer_email] = CustomerStatsFields(
-                _id=view.customer_email, customer_name=view.customer_name, name_key=""
+            customer = customers[email] = CustomerStatsFields(
+                _id=email, customer_name=changes[email].customer_name, name_key=""
             )
-        if name_key(view) > customer.name_key:
-            customer.customer_name, customer.name_key = view.customer_name, name_key(view)
-        for contribution, sign in ((old, -1), (new, 1)):
-            if contribution is not None:
-                apply_to_customer(customer, contribution, sign)
+        changes[email].apply_to(customer)
     await _write(
         models.customers,
         session,
         {c.id: as_document(c) for c in customers.values() if c.id in known},
         [as_document(c) for c in customers.values() if c.id not in known],
         models.reinsert,
-    )
-    await models.summary.get_pymongo_collection().replace_one(
-        {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session
     )

@@ -135,9 +135,39 @@ def apply_to_summary(summary: OrderSummaryFields, c: Contribution, sign: int) ->
     _add(summary.orders_by_month, c.month, sign)
 
 
-def apply_to_customer(customer: CustomerStatsFields, c: Contribution, sign: int) -> None:
-    customer.order_count += sign * c.orders
-    customer.total_spent_cents += sign * c.revenue_cents
+@dataclass
+class CustomerChange:
+    """What orders' changes move in one customer's document: its order count
+    and spending, and the newest of their orders' names (by `name_key`).
+    Changes add up in any order, so a rebuild can gather them over many
+    batches and write each customer once."""
+
+    orders: int = 0
+    revenue_cents: int = 0
+    name_key: str = ""
+    customer_name: str = ""
+
+    def add_order(
+        self, view: OrderViewFields, old: Contribution | None, new: Contribution | None
+    ) -> None:
+        for contribution, sign in ((old, -1), (new, 1)):
+            if contribution is not None:
+                self.orders += sign * contribution.orders
+                self.revenue_cents += sign * contribution.revenue_cents
+        if name_key(view) > self.name_key:
+            self.name_key, self.customer_name = name_key(view), view.customer_name
+
+    def add(self, other: CustomerChange) -> None:
+        self.orders += other.orders
+        self.revenue_cents += other.revenue_cents
+        if other.name_key > self.name_key:
+            self.name_key, self.customer_name = other.name_key, other.customer_name
+
+    def apply_to(self, customer: CustomerStatsFields) -> None:
+        customer.order_count += self.orders
+        customer.total_spent_cents += self.revenue_cents
+        if self.name_key > customer.name_key:
+            customer.customer_name, customer.name_key = self.customer_name, self.name_key
 
 
 def summarise(views: list[OrderViewFields]) -> OrderSummaryFields:

@@ -17,13 +17,17 @@ from . import switching
 from .deadletters import describe
 from .failures import is_infrastructure
 from .keys import ProjectorKeys
-from .store import Delivery, ReadStore, Sealed
+from .projection import CustomerChange
+from .store import Delivery, Outcome, ReadStore, Sealed
 
 log = logging.getLogger("orders_gql.rebuild")
 
 Progress = Callable[[int, int], None]
 #: Longest time live projection waits for a switch (which normally takes milliseconds).
 PAUSE_SECONDS = 5.0
+#: Customers whose changes a rebuild gathers before it writes their documents
+#: (a few hundred bytes each).
+CUSTOMERS_WINDOW = 50_000
 
 
 @dataclass
@@ -48,13 +52,26 @@ async def rebuild(
     switch: bool = True,
     drop_after: float = 2.0,
     progress: Progress | None = None,
+    customers_window: int = CUSTOMERS_WINDOW,
 ) -> RebuildResult:
-    """Replay every event into a new generation; switch to it when `switch`."""
+    """Replay every event into a new generation; switch to it when `switch`.
+
+    The customers' documents are written once per `customers_window`
+    customers gathered (and before the switch), not once per batch: a
+    customer's changes add up, and nothing reads the new generation before
+    the switch. (Per batch, on SecantusDB, they were about half of a
+    replay's time: 100,000 orders of 20,000 customers rewrote a customer
+    for nearly every order.)"""
     redis = events.redis
     models = await store.create_generation()
     result = RebuildResult(models.generation, None)
     positions = {p: "0-0" for p in keys.partitions}
     blocked: set[str] = set()
+    customers: dict[str, CustomerChange] = {}
+
+    async def write_customers() -> None:
+        await store.write_customers(models.generation, customers)
+        customers.clear()
 
     async def fetch(partition: int, after: str, upto: str) -> list[Delivery]:
         """Entries the live projectors applied after our last batch. Counted
@@ -78,12 +95,17 @@ async def rebuild(
             if not entries:
                 continue
             moved = moved or len(entries) == batch_size  # more may be waiting
-            await _replay_batch(store, models.generation, p, entries, blocked, result)
+            await _replay_batch(store, models.generation, p, entries, blocked, result, customers)
             positions[p] = entries[-1][0].decode()
+            if len(customers) >= customers_window:
+                await write_customers()
             if progress:
                 progress(result.events, max(result.events, await _log_length(redis, keys)))
         if moved:
             continue  # near the end of the log: try to switch (it applies the rest)
+        # Complete before it can be switched to: the switch's own catch-up
+        # writes customers' documents as live projection does.
+        await write_customers()
         if not switch:
             break
         await switching.pause_projection(store, PAUSE_SECONDS)
@@ -115,7 +137,16 @@ async def _replay_batch(
     entries: list[tuple[bytes, dict[bytes, bytes]]],
     blocked: set[str],
     result: RebuildResult,
+    customers: dict[str, CustomerChange],
 ) -> None:
+    """Apply a batch of log entries (isolating a poison one); the customers'
+    changes of what was applied are added to `customers`, unwritten."""
+
+    def gather(outcome: Outcome) -> None:
+        result.applied += outcome.applied
+        for email, change in outcome.customers.items():
+            customers.setdefault(email, CustomerChange()).add(change)
+
     deliveries: list[Delivery] = []
     for entry_id, fields in entries:
         position = entry_id.decode()
@@ -132,8 +163,7 @@ async def _replay_batch(
         deliveries.append(Delivery(event, position, partition))
     seen = {partition: entries[-1][0].decode()}
     try:
-        outcome = await store.apply(deliveries, generation, seen)
-        result.applied += outcome.applied
+        gather(await store.apply(deliveries, generation, seen, defer_customers=True))
         return
     except Exception as exc:
         if is_infrastructure(exc):
@@ -143,7 +173,7 @@ async def _replay_batch(
             result.skipped.append(d.position)
             continue
         try:
-            result.applied += (await store.apply([d], generation)).applied
+            gather(await store.apply([d], generation, defer_customers=True))
         except Exception as exc:
             if is_infrastructure(exc):
                 raise

@@ -9,6 +9,7 @@ caller can fetch the missing events from the order's stream and try again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from .batch import (
     ReadSideUnavailable,
     Sealed,
 )
-from .batchwrite import find_views, write_batch
+from .batchwrite import find_views, write_batch, write_customers
 from .documents import (
     ACTIVE_ID,
     Checkpoint,
@@ -39,6 +40,7 @@ from .documents import (
 from .generations import Binder, ReadModels, new_generation_name
 from .positions import later
 from .projection import (
+    CustomerChange,
     project,
 )
 from .transactions import ConflictHook, run_transaction
@@ -183,19 +185,25 @@ class ReadStore:
         *,
         session: AsyncClientSession | None = None,
         on_conflict: ConflictHook | None = None,
+        defer_customers: bool = False,
     ) -> Outcome:
         """Apply events to `generation` (default: the active one) in one
         transaction with its checkpoint, which also moves past the `seen`
         positions (partition -> position) of entries skipped on purpose.
         Raises Gap, or ReadSideUnavailable (nothing applied); a ProjectionError
-        means a poison event."""
+        means a poison event. With `defer_customers` (a rebuild's generation,
+        which nothing reads or writes before it is switched to) the customers'
+        documents are not written: `Outcome.customers` holds their changes,
+        for `write_customers`."""
         deadline = time.monotonic() + 30
         conflicting_since: float | None = None
         while time.monotonic() < deadline:
             try:
                 return await run_transaction(
                     self.client,
-                    lambda s: self.apply_in_session(s, deliveries, generation, seen or {}),
+                    lambda s: self.apply_in_session(
+                        s, deliveries, generation, seen or {}, defer_customers=defer_customers
+                    ),
                     session=session,
                     on_conflict=on_conflict,
                 )
@@ -217,12 +225,32 @@ class ReadStore:
                 raise ReadSideUnavailable(str(exc)) from exc
         raise ReadSideUnavailable("the read models stayed busy for 30s")
 
+    async def write_customers(
+        self, generation: str, changes: dict[str, CustomerChange], chunk: int = 500
+    ) -> None:
+        """Write the customers' changes a rebuild deferred, `chunk` customers
+        per transaction. Only for a generation nothing else writes yet."""
+        models = await self.binder.generation(generation)
+        emails = sorted(changes)
+
+        async def write(session: AsyncClientSession, part: dict[str, CustomerChange]) -> None:
+            await write_customers(session, models, part)
+
+        for start in range(0, len(emails), chunk):
+            part = {e: changes[e] for e in emails[start : start + chunk]}
+            try:
+                await run_transaction(self.client, functools.partial(write, part=part))
+            except PyMongoError as exc:
+                raise ReadSideUnavailable(str(exc)) from exc
+
     async def apply_in_session(
         self,
         session: AsyncClientSession,
         deliveries: list[Delivery],
         generation: str | None,
         seen: dict[int, str],
+        *,
+        defer_customers: bool = False,
     ) -> Outcome:
         gen = generation
         if gen is None:
@@ -263,7 +291,11 @@ class ReadStore:
         if gaps:
             raise Gap(gaps)
         if after:
-            await write_batch(session, models, stored, after)
+            customers = await write_batch(
+                session, models, stored, after, defer_customers=defer_customers
+            )
+            if defer_customers:
+                outcome.customers = customers
         marks = [(d.partition, d.position) for d in deliveries] + list(seen.items())
         await self._advance(session, gen, checkpoint, marks, outcome.applied)
         outcome.orders = set(after)

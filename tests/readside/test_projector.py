@@ -20,7 +20,7 @@ from orders_gql.readside.deadletters import FAILED, DeadLetters
 from orders_gql.readside.documents import OrderViewFields
 from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.projector import Projector, ProjectorConfig
-from orders_gql.readside.rebuild import rebuild
+from orders_gql.readside.rebuild import CUSTOMERS_WINDOW, rebuild
 from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
 
@@ -137,17 +137,26 @@ async def test_entries_left_pending_by_a_dead_consumer_are_claimed(
     assert statistics_of(docs) == expected_statistics(await all_orders(store))
 
 
+# The customers' documents are written per window of customers gathered over
+# the batches: once at the end (the default window), after nearly every batch
+# (1), and in between, where a customer written earlier is read and moved again.
+@pytest.mark.parametrize("window", [CUSTOMERS_WINDOW, 1, 4], ids=["at-the-end", "1", "4"])
 async def test_rebuild_produces_the_same_documents(
     service: OrderService,
     store: RedisEventStore,
     read_store: ReadStore,
     pkeys: ProjectorKeys,
     make_projector: Any,
+    window: int,
 ) -> None:
-    last = await workload.run(service, workload.script(30))
+    last = await workload.run(service, workload.script(30, names=3))
     await drain(make_projector("p1", batch_size=11), last)
     live = await documents(await active(read_store))
-    result = await rebuild(read_store, store, pkeys, batch_size=13, switch=False)
+    assert len(live["customers"]) > 4  # more customers than the windows
+    assert any(c["customer_name"].endswith(" 2") for c in live["customers"])
+    result = await rebuild(
+        read_store, store, pkeys, batch_size=13, switch=False, customers_window=window
+    )
     fresh = await documents(await read_store.binder.generation(result.generation))
     assert fresh == live
     assert result.events == result.applied == len(await store.read_log(count=10_000))

@@ -26,8 +26,9 @@ def one_mug(order_id: str, name: str, email: str) -> CreateOrder:
     return CreateOrder(order_id, name, email, (ItemInput("p1", "Mug", 1, Decimal("2.00")),))
 
 
-def script(orders: int, seed: int = 7, prefix: str = "o") -> list[Command]:
-    """Commands for `orders` orders, interleaved; about 3 events per order."""
+def script(orders: int, seed: int = 7, prefix: str = "o", names: int = 1) -> list[Command]:
+    """Commands for `orders` orders, interleaved; about 3 events per order.
+    A customer's orders carry `names` different spellings of its name."""
     rng = random.Random(seed)
     plans: list[list[Command]] = []
     for n in range(orders):
@@ -42,7 +43,8 @@ def script(orders: int, seed: int = 7, prefix: str = "o") -> list[Command]:
             for k in range(rng.randint(1, 3))
         )
         email = f"customer{rng.randint(0, orders // 4)}@example.com"
-        plan: list[Command] = [CreateOrder(oid, f"Customer {email[:10]}", email, items)]
+        name = f"Customer {email[:10]}" + (f" {n % names}" if names > 1 else "")
+        plan: list[Command] = [CreateOrder(oid, name, email, items)]
         steps = rng.randint(0, 4)
         plan += [UpdateOrderStatus(oid, s) for s in FLOW[:steps]]
         end = rng.random()
