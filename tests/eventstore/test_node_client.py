@@ -29,9 +29,8 @@ class ProtectedRedis(EmbeddedRedis):
 @pytest.fixture
 def protected(tmp_path: Path) -> Iterator[ProtectedRedis]:
     server = ProtectedRedis(tmp_path / "protected")
-    server.start()
-    yield server
-    server.stop()
+    with server:  # started, stopped at the end
+        yield server
 
 
 @pytest.fixture
