@@ -135,7 +135,7 @@ def apply_to_summary(summary: OrderSummaryFields, c: Contribution, sign: int) ->
     _add(summary.orders_by_month, c.month, sign)
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerChange:
     """What orders' changes move in one customer's document: its order count
     and spending, and the newest of their orders' names (by `name_key`).

@@ -26,7 +26,7 @@ Progress = Callable[[int, int], None]
 #: Longest time live projection waits for a switch (which normally takes milliseconds).
 PAUSE_SECONDS = 5.0
 #: Customers whose changes a rebuild gathers before it writes their documents
-#: (a few hundred bytes each).
+#: (under 1 KB each: about 40 MB at the window, measured with tracemalloc).
 CUSTOMERS_WINDOW = 50_000
 
 
