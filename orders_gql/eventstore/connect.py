@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
@@ -30,6 +30,7 @@ with contextlib.suppress(ImportError):  # hiredis is in the `fast` extra
     _hiredis_pack = pack_command
 
 AnyRedis = Redis | RedisCluster
+_C = TypeVar("_C", bound=AbstractConnection)
 
 #: What a failing Redis raises: a cluster client also raises RedisClusterException
 #: (not a RedisError), e.g. while no node serves a slot during a failover.
@@ -42,18 +43,30 @@ def connect(url: str, *, cluster: bool = False, max_connections: int = 64) -> An
     """A client that owns its connections (aclose() closes them)."""
     if cluster:
         # Per node; a cluster client fails fast instead of waiting for a free one.
-        return RedisCluster.from_url(
+        client = RedisCluster.from_url(
             url, max_connections=max_connections, socket_connect_timeout=2, socket_timeout=5
         )
+        _pack_with_hiredis(client)
+        return client
     # Under a burst, requests wait for a connection (up to 5 s) instead of
     # failing with "too many connections".
     pool = WaitingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=5, socket_connect_timeout=2, socket_timeout=5
     )
-    # Packed by hiredis (see HiredisPacking); a cluster client keeps redis-py's
-    # connections, which it makes per node from its own arguments.
-    pool.connection_class = _PACKING.get(pool.connection_class, pool.connection_class)
+    pool.connection_class = packing(pool.connection_class)  # see HiredisPacking
     return Redis.from_pool(pool)
+
+
+def _pack_with_hiredis(cluster: RedisCluster) -> None:
+    """Make a cluster client's node connections pack with hiredis (see
+    HiredisPacking). redis-py takes no connection class for a cluster: each
+    node makes its connections of the class named in the client's connection
+    arguments (shared with its nodes manager, which copies them into the
+    nodes it finds later); the seed nodes were made with it already."""
+    kwargs = cluster.nodes_manager.connection_kwargs
+    kwargs["connection_class"] = packing(kwargs["connection_class"])
+    for node in cluster.nodes_manager.startup_nodes.values():
+        node.connection_class = packing(node.connection_class)
 
 
 #: What a cluster client gives its node connections that a plain client must
@@ -70,7 +83,7 @@ def node_client(node: ClusterNode, max_connections: int = 64) -> Redis:
     kwargs = {k: v for k, v in node.connection_kwargs.items() if k not in _NOT_FOR_A_NODE}
     kwargs["retry"] = Retry(NoBackoff(), 0)
     pool = WaitingConnectionPool(
-        connection_class=_PACKING.get(node.connection_class, node.connection_class),
+        connection_class=packing(node.connection_class),
         max_connections=max_connections,
         timeout=5,
         **kwargs,
@@ -126,6 +139,12 @@ _PACKING: dict[type[AbstractConnection], type[AbstractConnection]] = (
     if _hiredis_pack is not None
     else {}
 )
+
+
+def packing(connection_class: type[_C]) -> type[_C]:
+    """The class of ours that packs with hiredis in place of redis-py's
+    `connection_class` (the same class without hiredis, or for another class)."""
+    return cast("type[_C]", _PACKING.get(connection_class, connection_class))
 
 
 class WaitingConnectionPool(ConnectionPool):

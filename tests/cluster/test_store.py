@@ -12,6 +12,7 @@ from orders_gql.app import build_components
 from orders_gql.domain.commands import Metadata, UpdateOrderStatus
 from orders_gql.domain.status import OrderStatus
 from orders_gql.embedded_cluster import EmbeddedCluster
+from orders_gql.eventstore.connect import HiredisPacking, connect
 from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.service import OrderService
@@ -77,3 +78,25 @@ async def test_a_burst_of_commands_on_a_new_client_all_succeed(settings: Setting
         assert {d.order.version for d in done} == {1}
     finally:
         await parts.aclose()
+
+
+async def test_a_cluster_clients_connections_pack_with_hiredis(
+    cluster: EmbeddedCluster, key_prefix: str
+) -> None:
+    """The server's cluster client packs commands with hiredis on every node,
+    the seed and those found later, as the single-server client does
+    (tests/eventstore/test_packing.py holds the packing to redis-py's)."""
+    client = connect(cluster.url, cluster=True)
+    try:
+        keys = [f"{key_prefix}:{{t{n}}}" for n in range(30)]  # hash tags over every master
+        for key in keys:
+            await client.set(key, "v")
+        assert await client.mget(keys[:1]) == [b"v"]
+        assert [await client.get(key) for key in keys] == [b"v"] * len(keys)
+        used = [node for node in client.get_nodes() if node._connections]
+        assert len(used) == len(cluster.masters())
+        seeds = list(client.nodes_manager.startup_nodes.values())  # asked for the slot map
+        connections = [c for node in used + seeds for c in node._connections]
+        assert connections and all(isinstance(c, HiredisPacking) for c in connections)
+    finally:
+        await client.aclose()
