@@ -129,8 +129,8 @@ def _replay_against_upserts(
     srv: Servers, space: str, workdir: Path, sample: dict[str, Any], documents: int
 ) -> tuple[dict[str, float], float]:
     """The replay, and the bulk-upsert limit measured right before and right
-    after it (`documents` each time; measured once in the projection row,
-    minutes earlier, the machine's drift in between moved the ratio by 0.05)."""
+    after it (`documents` each time), so that a drift of the machine's speed
+    weighs on both (it was the projection row's, measured minutes earlier)."""
     assert srv.mongo is not None
     url = srv.mongo.url
 
