@@ -8,6 +8,7 @@ of the projector's CPU, for the same BSON."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -140,6 +141,16 @@ async def _write(
         raise Conflict("a read model document vanished under the batch")
 
 
+def change_document(changes: dict[str, CustomerChange]) -> dict[str, Any]:
+    """A document of customers' changes: [email, orders, revenue in cents,
+    name_key, name] each (see documents.CustomerChangesFields)."""
+    entries = [
+        [email, c.orders, c.revenue_cents, c.name_key, c.customer_name]
+        for email, c in sorted(changes.items())
+    ]
+    return {"_id": uuid.uuid4().hex, "changes": entries}
+
+
 def _share(c: Contribution | None) -> tuple[int, int]:
     """What an order adds to its customer's document."""
     return (0, 0) if c is None else (c.orders, c.revenue_cents)
@@ -192,7 +203,11 @@ async def write_batch(
         if view.id not in before or _share(old) != _share(new):
             customers.setdefault(view.customer_email, CustomerChange()).add_order(view, old, new)
     if not defer_customers:
-        await write_customers(session, models, customers)
+        # One document of the batch's changes, folded into the customers'
+        # documents later (readside.customers).
+        collection = models.customer_changes.get_pymongo_collection()
+        if customers:
+            await collection.insert_one(change_document(customers), session=session)
     await models.summary.get_pymongo_collection().replace_one(
         {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session
     )

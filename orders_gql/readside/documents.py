@@ -110,6 +110,25 @@ class CustomerStats(CustomerStatsFields, Document):  # type: ignore[misc]
         ]
 
 
+class CustomerChangesFields(BaseModel):
+    """The customers' changes of one committed batch of live projection, not
+    yet folded into their documents: [email, orders, revenue in cents,
+    name_key, name] each. Written in the batch's transaction, so a customer's
+    figures are its document plus its unfolded changes (see
+    readside.customers)."""
+
+    model_config = _BY_NAME
+
+    id: str = Field(alias="_id")
+    changes: list[tuple[str, int, int, str, str]]
+
+
+class CustomerChanges(CustomerChangesFields, Document):  # type: ignore[misc]
+    class Settings:
+        name = "customer_changes"
+        use_revision = False
+
+
 class OrderSummaryFields(BaseModel):
     """Totals over all orders that are not deleted. Revenue counts orders that
     are neither cancelled nor deleted, so `revenue_by_status` has no cancelled

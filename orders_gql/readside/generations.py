@@ -4,6 +4,7 @@ suffixed with the generation's name (`order_views_g1`), created on first use."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,10 +12,13 @@ from typing import Any
 from beanie import Document, init_beanie
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid, OperationFailure
 
 from .documents import (
     ActiveGeneration,
     Checkpoint,
+    CustomerChanges,
+    CustomerChangesFields,
     CustomerStats,
     CustomerStatsFields,
     OrderSummary,
@@ -34,6 +38,8 @@ class ReadModels:
     views: Any  # Document classes built at run time, see _document
     customers: Any
     summary: Any
+    #: The customers' changes not yet folded into their documents.
+    customer_changes: Any
     #: Single views by id, gathered across concurrent reads (see pointreads).
     views_by_id: PointReads = field(compare=False)
     #: The projector rewrites a stored document by deleting and inserting it
@@ -42,7 +48,10 @@ class ReadModels:
     reinsert: bool = field(default=False, compare=False)
 
     def collection_names(self) -> list[str]:
-        return [m.get_collection_name() for m in (self.views, self.customers, self.summary)]
+        return [m.get_collection_name() for m in self.documents()]
+
+    def documents(self) -> list[Any]:
+        return [self.views, self.customers, self.summary, self.customer_changes]
 
 
 def _document(template: type[Document], fields: type[BaseModel], generation: str) -> Any:
@@ -70,6 +79,7 @@ def models_for(generation: str, reinsert: bool = False) -> ReadModels:
         views,
         _document(CustomerStats, CustomerStatsFields, generation),
         _document(OrderSummary, OrderSummaryFields, generation),
+        _document(CustomerChanges, CustomerChangesFields, generation),
         PointReads(views.get_pymongo_collection),
         reinsert,
     )
@@ -100,13 +110,21 @@ class Binder:
             if self.reinsert is None:
                 self.reinsert = await reinserting_is_cheaper(self.db)
             models = self._models.setdefault(generation, models_for(generation, self.reinsert))
-        await self._bind(generation, [models.views, models.customers, models.summary])
+        await self._bind(generation, models.documents())
         return models
 
-    async def _bind(self, key: str, documents: list[type]) -> None:
+    async def _bind(self, key: str, documents: list[Any]) -> None:
         if key in self._bound:
             return
         async with self._lock:
             if key not in self._bound:
                 await init_beanie(database=self.db, document_models=documents)
+                # Collections without indexes are made here, not by a first
+                # insert inside a transaction (which MongoDB allows from 4.4).
+                existing = set(await self.db.list_collection_names())
+                for document in documents:
+                    name = document.get_collection_name()
+                    if name not in existing:
+                        with contextlib.suppress(CollectionInvalid, OperationFailure):
+                            await self.db.create_collection(name)  # or another process did
                 self._bound.add(key)

@@ -24,6 +24,7 @@ from ..eventstore.connect import AnyRedis, is_cluster
 from ..eventstore.per_partition import block_args, on_slot_of, read_each
 from ..eventstore.redis_store import RedisEventStore
 from ..metrics import PROJECTED_EVENTS
+from .batch import Conflict
 from .deadletters import BLOCKED, describe
 from .entries import Entry, entries_of
 from .failures import is_infrastructure
@@ -74,6 +75,7 @@ class Projector:
         #: or parked. Until then, each step first reads our own pending entries.
         self._clean = False
         self.started = False
+        self._fold_wanted = asyncio.Event()
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -100,12 +102,41 @@ class Projector:
         self.started = True
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Project until `stop` is set; outages are waited out with a backoff."""
+        """Project until `stop` is set; outages are waited out with a backoff.
+        Beside it, the customers' changes are folded into their documents."""
         delay = 0.1
+        folder = asyncio.create_task(self._fold_while(stop), name="customer-folder")
         try:
             await self._run(stop, delay)
         finally:
+            folder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await folder
             await self.close()
+
+    async def fold_customers(self) -> None:
+        """Fold every customers' change recorded so far (readside.customers)."""
+        while await self.store.fold_customers():
+            pass
+
+    async def _fold_while(self, stop: asyncio.Event) -> None:
+        """Fold after batches were applied (and once a second), on a session of
+        its own beside the batches, so a fold does not hold them up."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fold_wanted.wait(), 1.0)
+            self._fold_wanted.clear()
+            try:
+                await self.fold_customers()
+            except Conflict:
+                continue  # another projector folded some of them: again
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    log.warning("folding waits for its servers (%s: %s)", type(exc).__name__, exc)
+                else:
+                    log.exception("folding the customers' changes failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
 
     async def close(self) -> None:
         """Leave the group's bookkeeping tidy (best effort)."""
@@ -232,6 +263,7 @@ class Projector:
         try:
             await apply_filled(self.store, self.events, [d for _, d in decoded], **self._txn())
             done += [e for e, _ in decoded]
+            self._fold_wanted.set()
         except Exception as exc:
             if is_infrastructure(exc):
                 raise

@@ -17,6 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import PyMongoError
 
 from ..domain.events import to_millis
+from .customers import unfolded
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
 from .projection import cents
@@ -198,7 +199,43 @@ _TOP_SORT = [
 
 
 async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
-    """The top `limit` customers by spending (then order count, then email).
+    """The top `limit` customers by spending (then order count, then email),
+    their documents moved by the changes live projection has not folded into
+    them yet (readside.customers): the top `limit` + as many as have changes
+    among the documents, of whom those without changes keep their rank, and
+    those with changes at their moved figures."""
+    try:
+        changes = await unfolded(models)
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
+    if not changes:
+        return await _top_documents(models, limit)
+    found = await _top_documents(models, limit + len(changes))
+    kept = [c for c in found if c.id not in changes]
+    try:
+        stored = {
+            raw["_id"]: CustomerStatsFields.model_validate(raw)
+            async for raw in models.customers.get_pymongo_collection().find(
+                {"_id": {"$in": sorted(changes)}}
+            )
+        }
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
+    moved = []
+    for email, change in changes.items():
+        customer = stored.get(email) or CustomerStatsFields(
+            _id=email, customer_name=change.customer_name, name_key=""
+        )
+        change.apply_to(customer)
+        if customer.order_count > 0:
+            moved.append(customer)
+    ranked = sorted(kept + moved, key=lambda c: (-c.total_spent_cents, -c.order_count, c.id))
+    return ranked[:limit]
+
+
+async def _top_documents(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
+    """The top `limit` customers' documents by spending (then order count,
+    then email).
 
     SecantusDB sorts every customer for an indexed sort + limit (20,000
     customers: over a second), but a range on the index's leading field reads

@@ -31,6 +31,7 @@ from .batch import (
     Sealed,
 )
 from .batchwrite import find_views, write_batch, write_customers
+from .customers import FOLD_DOCUMENTS, fold
 from .documents import (
     ACTIVE_ID,
     Checkpoint,
@@ -242,6 +243,20 @@ class ReadStore:
                 await run_transaction(self.client, functools.partial(write, part=part))
             except PyMongoError as exc:
                 raise ReadSideUnavailable(str(exc)) from exc
+
+    async def fold_customers(self, limit: int = FOLD_DOCUMENTS) -> int:
+        """Fold up to `limit` documents of unfolded customers' changes of the
+        active generation into the customers' documents, in one transaction;
+        returns how many (0: none left). Conflict: another folder took some."""
+        models = await self.active()
+        if models is None:
+            return 0
+        try:
+            return await run_transaction(
+                self.client, functools.partial(fold, models=models, limit=limit)
+            )
+        except PyMongoError as exc:
+            raise ReadSideUnavailable(str(exc)) from exc
 
     async def apply_in_session(
         self,

@@ -12,22 +12,41 @@ from orders_gql.domain.model import Order, fold
 from orders_gql.domain.status import OrderStatus
 from orders_gql.eventstore.positions import parse_position
 from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.readside.batchwrite import as_document
+from orders_gql.readside.customers import unfolded
+from orders_gql.readside.documents import CustomerStatsFields
 from orders_gql.readside.generations import ReadModels
 from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.progress import has_passed
-from orders_gql.readside.projection import cents
+from orders_gql.readside.projection import CustomerChange, cents
 from orders_gql.readside.projector import Projector
 from orders_gql.readside.store import ReadStore
 
 
 async def documents(models: ReadModels) -> dict[str, list[dict[str, Any]]]:
-    """Every document of a generation, sorted by id."""
+    """Every document of a generation, sorted by id; the customers' as they
+    stand with their unfolded changes (what topCustomers answers)."""
     out = {}
     for name, cls in (("views", models.views), ("customers", models.customers),
                       ("summary", models.summary)):  # fmt: skip
         docs = await cls.get_pymongo_collection().find().sort("_id", 1).to_list()
         out[name] = docs
+    out["customers"] = with_unfolded(out["customers"], await unfolded(models))
     return out
+
+
+def with_unfolded(
+    docs: list[dict[str, Any]], changes: dict[str, CustomerChange]
+) -> list[dict[str, Any]]:
+    stored = {d["_id"]: d for d in docs}
+    for email, change in changes.items():
+        customer = CustomerStatsFields.model_validate(
+            stored.get(email)
+            or {"_id": email, "customer_name": change.customer_name, "name_key": ""}
+        )
+        change.apply_to(customer)
+        stored[email] = as_document(customer)
+    return [stored[k] for k in sorted(stored)]
 
 
 async def all_orders(store: RedisEventStore, partition: int = 0) -> dict[str, Order]:

@@ -25,7 +25,15 @@ from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
 
 from . import workload
-from .helpers import active, all_orders, documents, drain, expected_statistics, statistics_of
+from .helpers import (
+    active,
+    all_orders,
+    documents,
+    drain,
+    expected_statistics,
+    statistics_of,
+    wait_passed,
+)
 
 
 async def test_read_models_match_the_events(
@@ -298,3 +306,30 @@ async def test_a_replay_counts_what_its_switch_applied(
     total = len(await store.read_log(count=10_000))
     assert late and result.replaced is not None
     assert (result.events, result.applied, result.skipped) == (total, total, [])
+
+
+async def test_a_running_projector_folds_the_customers_changes(
+    redis: Redis,
+    service: OrderService,
+    store: RedisEventStore,
+    read_store: ReadStore,
+    pkeys: ProjectorKeys,
+    make_projector: Any,
+) -> None:
+    stop = asyncio.Event()
+    running = asyncio.create_task(make_projector("p1", batch_size=5).run(stop))
+    try:
+        last = await workload.run(service, workload.script(25, names=2))
+        await wait_passed(redis, pkeys, last)
+        models = await active(read_store)
+        changes = models.customer_changes.get_pymongo_collection()
+        async with asyncio.timeout(30):  # folded beside the batches, soon after them
+            while await changes.count_documents({}):
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+    stored = await models.customers.get_pymongo_collection().find().sort("_id", 1).to_list()
+    docs = await documents(models)
+    assert stored == docs["customers"]
+    assert statistics_of(docs) == expected_statistics(await all_orders(store))

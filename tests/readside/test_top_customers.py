@@ -3,10 +3,19 @@ the answer must be the one a full sort gives, also after spending falls."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from orders_gql.embedded import EmbeddedMongo
+from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import queries as rq
-from orders_gql.readside.store import ReadStore
+from orders_gql.readside.batch import Conflict
+from orders_gql.readside.mongo import mongo_client
+from orders_gql.readside.store import Delivery, ReadStore
+from orders_gql.service import OrderService
+
+from . import workload
+from .helpers import active, documents
 
 
 def _customer(n: int, spent: int) -> dict[str, Any]:
@@ -63,3 +72,106 @@ async def test_few_customers_include_those_who_spent_nothing(read_store: ReadSto
 
     assert found == await _full_sort(models, 10)
     assert len(found) == 8
+
+
+async def _unfolded_count(models: Any) -> int:
+    return int(await models.customer_changes.get_pymongo_collection().count_documents({}))
+
+
+async def test_unfolded_changes_rank_as_if_folded(
+    read_store: ReadStore, service: OrderService, store: RedisEventStore
+) -> None:
+    """Live projection records each batch's customers' changes and folds them
+    later; until then topCustomers adds them to the customers' documents, so
+    its answer is the same before, during and after the folding."""
+    await workload.run(service, workload.script(60, seed=11, names=2))
+    await read_store.ensure_active()
+    log = [Delivery(s.event, s.position) for s in await store.read_log(count=10_000)]
+    for start in range(0, len(log), 7):  # batches of 7: many change documents
+        await read_store.apply(log[start : start + 7])
+    models = await active(read_store)
+    pending = await _unfolded_count(models)
+    assert pending > 10
+    expected = (await documents(models))["customers"]  # the documents with their changes
+
+    def ranked(limit: int) -> list[tuple[str, str, int, int]]:
+        live = [c for c in expected if c["order_count"] > 0]
+        live.sort(key=lambda c: (-c["total_spent_cents"], -c["order_count"], c["_id"]))
+        return [(c["_id"], c["customer_name"], c["order_count"], c["total_spent_cents"])
+                for c in live[:limit]]  # fmt: skip
+
+    async def answered(limit: int) -> list[tuple[str, str, int, int]]:
+        found = await rq.top_customers(models, limit)
+        return [(c.id, c.customer_name, c.order_count, c.total_spent_cents) for c in found]
+
+    for limit in (1, 5, 100):
+        assert await answered(limit) == ranked(limit)  # nothing folded
+    assert await read_store.fold_customers(limit=3) == 3  # some folded
+    for limit in (1, 5, 100):
+        assert await answered(limit) == ranked(limit)
+    while await read_store.fold_customers():
+        pass
+    assert await _unfolded_count(models) == 0
+    stored = await models.customers.get_pymongo_collection().find().sort("_id", 1).to_list()
+    assert stored == expected  # folded into the documents exactly
+    for limit in (1, 5, 100):
+        assert await answered(limit) == ranked(limit)
+
+
+async def test_folders_racing_fold_each_change_once(
+    read_store: ReadStore,
+    service: OrderService,
+    store: RedisEventStore,
+    mongo_server: EmbeddedMongo,
+    mongo_db: str,
+) -> None:
+    await workload.run(service, workload.script(40, seed=3))
+    await read_store.ensure_active()
+    log = [Delivery(s.event, s.position) for s in await store.read_log(count=10_000)]
+    for start in range(0, len(log), 5):
+        await read_store.apply(log[start : start + 5])
+    models = await active(read_store)
+    expected = (await documents(models))["customers"]
+    other = ReadStore(mongo_client(mongo_server.url, 5000), mongo_db)  # another projector's
+
+    async def folder(reads: ReadStore) -> None:
+        while True:
+            try:
+                if not await reads.fold_customers(limit=2):
+                    return
+            except Conflict:
+                continue  # the other took some of these: again
+
+    try:
+        await asyncio.gather(folder(read_store), folder(other), folder(read_store))
+    finally:
+        await other.client.close()
+    assert await _unfolded_count(models) == 0
+    stored = await models.customers.get_pymongo_collection().find().sort("_id", 1).to_list()
+    assert stored == expected
+
+
+async def test_customers_whose_unfolded_changes_move_them_down_make_room(
+    read_store: ReadStore,
+) -> None:
+    models = await read_store.create_generation()
+    await models.customers.get_pymongo_collection().insert_many(
+        [_customer(n, spent) for n, spent in enumerate([500, 400, 300, 200, 100], start=1)]
+    )
+    # the two top customers' orders were cancelled (revenue out), a newcomer ordered
+    await models.customer_changes.get_pymongo_collection().insert_one(
+        {
+            "_id": "batch-1",
+            "changes": [
+                ["c0001@example.com", 0, -450, "", ""],
+                ["c0002@example.com", 0, -350, "", ""],
+                ["c0009@example.com", 1, 250, "2026-01-01|o9", "Newcomer"],
+            ],
+        }
+    )
+    found = [(c.id, c.total_spent_cents) for c in await rq.top_customers(models, 3)]
+    assert found == [
+        ("c0003@example.com", 300),
+        ("c0009@example.com", 250),
+        ("c0004@example.com", 200),
+    ]
