@@ -105,8 +105,7 @@ async def project_some(projector: Projector, at_least: float = float("inf")) -> 
         if not count:
             break
         total += count
-        busy_until = time.perf_counter()
-    if total < at_least:  # all projected: the customers' changes folded too, in the time
-        await projector.fold_customers()
+        if count < projector.config.batch_size:  # drained: the customers' folding counts too
+            await projector.fold_customers()
         busy_until = time.perf_counter()
     return total, busy_until - started

@@ -44,6 +44,9 @@ class ProjectorConfig:
     block_ms: int = 1000
     claim_idle_ms: int = 10_000
     max_attempts: int = 5
+    #: Batches after which the customers' changes are folded while the log is
+    #: not drained (see Projector._fold).
+    fold_every: int = 10
 
 
 def consumer_name() -> str:
@@ -75,7 +78,7 @@ class Projector:
         #: or parked. Until then, each step first reads our own pending entries.
         self._clean = False
         self.started = False
-        self._fold_wanted = asyncio.Event()
+        self._unfolded_batches = 0
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -102,41 +105,18 @@ class Projector:
         self.started = True
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Project until `stop` is set; outages are waited out with a backoff.
-        Beside it, the customers' changes are folded into their documents."""
+        """Project until `stop` is set; outages are waited out with a backoff."""
         delay = 0.1
-        folder = asyncio.create_task(self._fold_while(stop), name="customer-folder")
         try:
             await self._run(stop, delay)
         finally:
-            folder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await folder
             await self.close()
 
     async def fold_customers(self) -> None:
         """Fold every customers' change recorded so far (readside.customers)."""
+        self._unfolded_batches = 0
         while await self.store.fold_customers():
             pass
-
-    async def _fold_while(self, stop: asyncio.Event) -> None:
-        """Fold after batches were applied (and once a second), on a session of
-        its own beside the batches, so a fold does not hold them up."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fold_wanted.wait(), 1.0)
-            self._fold_wanted.clear()
-            try:
-                await self.fold_customers()
-            except Conflict:
-                continue  # another projector folded some of them: again
-            except Exception as exc:
-                if is_infrastructure(exc):
-                    log.warning("folding waits for its servers (%s: %s)", type(exc).__name__, exc)
-                else:
-                    log.exception("folding the customers' changes failed; retrying")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
 
     async def close(self) -> None:
         """Leave the group's bookkeeping tidy (best effort)."""
@@ -183,7 +163,19 @@ class Projector:
             entries = await self._read_new()
         if entries:
             await self.process(entries)
+        if self._unfolded_batches and (
+            not entries or self._unfolded_batches >= self.config.fold_every
+        ):
+            await self._fold()
         return len(entries)
+
+    async def _fold(self) -> None:
+        """Fold between batches: when the log is drained, or every
+        `fold_every` batches while it is not (each fold then takes many
+        batches' customers at once). A fold that another projector's races is
+        left for the next one."""
+        with contextlib.suppress(Conflict):
+            await self.fold_customers()
 
     async def _read_new(self) -> list[Entry]:
         """New entries, waiting up to block_ms; returns at once when stopping
@@ -263,7 +255,7 @@ class Projector:
         try:
             await apply_filled(self.store, self.events, [d for _, d in decoded], **self._txn())
             done += [e for e, _ in decoded]
-            self._fold_wanted.set()
+            self._unfolded_batches += 1
         except Exception as exc:
             if is_infrastructure(exc):
                 raise
