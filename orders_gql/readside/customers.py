@@ -2,8 +2,9 @@
 customers' changes as one document in its own transaction (cheap: one insert,
 where writing the customers cost SecantusDB two thirds of a new order's
 projection), and the projector folds them into the customers' documents
-between batches, many batches at a time (Projector._fold). A customer's figures are always its document plus its
-unfolded changes; `topCustomers` reads both (queries.top_customers)."""
+between batches, many batches at a time (Projector._fold). A customer's
+figures are always its document plus its unfolded changes; `topCustomers`
+reads both (queries.top_customers)."""
 
 from __future__ import annotations
 
