@@ -78,7 +78,9 @@ class Projector:
         #: or parked. Until then, each step first reads our own pending entries.
         self._clean = False
         self.started = False
-        self._unfolded_batches = 0
+        #: Batches applied since the last fold; 1 at first, so that changes a
+        #: projector left unfolded when it stopped are folded at once.
+        self._unfolded_batches = 1
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -114,9 +116,9 @@ class Projector:
 
     async def fold_customers(self) -> None:
         """Fold every customers' change recorded so far (readside.customers)."""
-        self._unfolded_batches = 0
         while await self.store.fold_customers():
             pass
+        self._unfolded_batches = 0
 
     async def close(self) -> None:
         """Leave the group's bookkeeping tidy (best effort)."""

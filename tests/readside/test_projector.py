@@ -333,3 +333,19 @@ async def test_a_running_projector_folds_the_customers_changes(
     docs = await documents(models)
     assert stored == docs["customers"]
     assert statistics_of(docs) == expected_statistics(await all_orders(store))
+
+
+async def test_changes_left_unfolded_by_a_stopped_projector_are_folded_by_the_next(
+    read_store: ReadStore, make_projector: Any
+) -> None:
+    models = await read_store.ensure_active()
+    changes = models.customer_changes.get_pymongo_collection()
+    await changes.insert_one(
+        {"_id": "left-over", "changes": [["ann@example.com", 1, 250, "2026-01-01|o1", "Ann"]]}
+    )
+    assert await make_projector("p1").step() == 0  # nothing new in the log
+    assert await changes.count_documents({}) == 0
+    (ann,) = await models.customers.get_pymongo_collection().find().to_list()
+    assert (ann["_id"], ann["customer_name"], ann["order_count"], ann["total_spent_cents"]) == (
+        "ann@example.com", "Ann", 1, 250,
+    )  # fmt: skip
