@@ -20,7 +20,7 @@ from ..domain.events import to_millis
 from .customers import unfolded
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
-from .projection import cents
+from .projection import CustomerChange, cents
 from .store import ReadSideUnavailable
 
 SEARCH_MAX = 100
@@ -204,12 +204,10 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
     them yet (readside.customers): the top `limit` + as many as have changes
     among the documents, of whom those without changes keep their rank, and
     those with changes at their moved figures."""
-    try:
-        changes = await unfolded(models)
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
+    # Both at once: at rest there are no changes, and the documents answer.
+    changes, found = await asyncio.gather(_unfolded(models), _top_documents(models, limit))
     if not changes:
-        return await _top_documents(models, limit)
+        return found
     found = await _top_documents(models, limit + len(changes))
     kept = [c for c in found if c.id not in changes]
     try:
@@ -231,6 +229,13 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
             moved.append(customer)
     ranked = sorted(kept + moved, key=lambda c: (-c.total_spent_cents, -c.order_count, c.id))
     return ranked[:limit]
+
+
+async def _unfolded(models: ReadModels) -> dict[str, CustomerChange]:
+    try:
+        return await unfolded(models)
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
 
 
 async def _top_documents(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
