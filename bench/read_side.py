@@ -73,10 +73,8 @@ def projection(
             assert found is not None
             return dict(found)
 
-    sample: dict[str, Any] = {}
-
-    async def main() -> tuple[int, float, float]:
-        sample.update(await sample_view())
+    async def main() -> tuple[int, float, float, dict[str, Any]]:
+        sample = await sample_view()
         async with components(srv.settings(space)) as parts:
             orders = events // 5
             note(f"projection: seeding {orders:,} orders x 5 events")
@@ -93,9 +91,9 @@ def projection(
                     done, busy = await project_some(projector, share)
                     count, seconds = count + done, seconds + busy
                     await limit.run(done)
-                return count, seconds, limit.rate
+                return count, seconds, limit.rate, sample
 
-    count, seconds, limit = asyncio.run(main())
+    count, seconds, limit, sample = asyncio.run(main())
     row = Row(
         f"projection of {count:,} events (creates, then 4 rounds of status changes)",
         "events/s",

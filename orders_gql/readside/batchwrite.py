@@ -56,7 +56,7 @@ def _in_chunks(ids: list[str]) -> Iterator[dict[str, Any]]:
 
 
 async def _by_ids(
-    document: Any, ids: list[str], session: AsyncClientSession
+    document: Any, ids: list[str], session: AsyncClientSession | None = None
 ) -> AsyncIterator[dict[str, Any]]:
     """The stored documents of `document`'s collection with these ids."""
     collection = document.get_pymongo_collection()
@@ -66,7 +66,7 @@ async def _by_ids(
 
 
 async def find_by_ids(
-    document: Any, model: type[_Model], ids: list[str], session: AsyncClientSession
+    document: Any, model: type[_Model], ids: list[str], session: AsyncClientSession | None = None
 ) -> list[_Model]:
     """The documents of `document`'s collection with these ids, as `model`."""
     return [model.model_validate(raw) async for raw in _by_ids(document, ids, session)]
@@ -202,12 +202,12 @@ async def write_batch(
     for view, old, new in changes:
         if view.id not in before or _share(old) != _share(new):
             customers.setdefault(view.customer_email, CustomerChange()).add_order(view, old, new)
-    if not defer_customers:
+    if customers and not defer_customers:
         # One document of the batch's changes, folded into the customers'
         # documents later (readside.customers).
-        collection = models.customer_changes.get_pymongo_collection()
-        if customers:
-            await collection.insert_one(change_document(customers), session=session)
+        await models.customer_changes.get_pymongo_collection().insert_one(
+            change_document(customers), session=session
+        )
     await models.summary.get_pymongo_collection().replace_one(
         {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session
     )
@@ -224,12 +224,7 @@ async def write_customers(
     }
     known = set(customers)
     for email in emails:
-        customer = customers.get(email)
-        if customer is None:
-            customer = customers[email] = CustomerStatsFields(
-                _id=email, customer_name=changes[email].customer_name, name_key=""
-            )
-        changes[email].apply_to(customer)
+        customers[email] = changes[email].applied(email, customers.get(email))
     await _write(
         models.customers,
         session,

@@ -14,7 +14,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from .batch import Conflict
 from .batchwrite import write_customers
-from .documents import CustomerStatsFields
 from .generations import ReadModels
 from .projection import CustomerChange
 
@@ -54,17 +53,3 @@ async def fold(session: AsyncClientSession, models: ReadModels, limit: int = FOL
     if deleted != len(ids):
         raise Conflict("another folder took these changes")
     return len(ids)
-
-
-def with_changes(
-    customers: list[CustomerStatsFields], changes: dict[str, CustomerChange]
-) -> list[CustomerStatsFields]:
-    """These customers' documents moved by their unfolded changes."""
-    out = []
-    for customer in customers:
-        change = changes.get(customer.id)
-        if change is not None:
-            customer = customer.model_copy()
-            change.apply_to(customer)
-        out.append(customer)
-    return out

@@ -169,6 +169,13 @@ class CustomerChange:
         if self.name_key > customer.name_key:
             customer.customer_name, customer.name_key = self.customer_name, self.name_key
 
+    def applied(self, email: str, customer: CustomerStatsFields | None) -> CustomerStatsFields:
+        """`customer` moved by this change; a new customer's document when None."""
+        if customer is None:
+            customer = CustomerStatsFields(_id=email, customer_name=self.customer_name, name_key="")
+        self.apply_to(customer)
+        return customer
+
 
 def summarise(views: list[OrderViewFields]) -> OrderSummaryFields:
     """The summary computed from scratch (for checks and tests)."""

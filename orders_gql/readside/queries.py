@@ -17,6 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import PyMongoError
 
 from ..domain.events import to_millis
+from .batchwrite import find_by_ids
 from .customers import unfolded
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
@@ -211,22 +212,12 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
     found = await _top_documents(models, limit + len(changes))
     kept = [c for c in found if c.id not in changes]
     try:
-        stored = {
-            raw["_id"]: CustomerStatsFields.model_validate(raw)
-            async for raw in models.customers.get_pymongo_collection().find(
-                {"_id": {"$in": sorted(changes)}}
-            )
-        }
+        stored = await find_by_ids(models.customers, CustomerStatsFields, sorted(changes))
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
-    moved = []
-    for email, change in changes.items():
-        customer = stored.get(email) or CustomerStatsFields(
-            _id=email, customer_name=change.customer_name, name_key=""
-        )
-        change.apply_to(customer)
-        if customer.order_count > 0:
-            moved.append(customer)
+    by_id = {c.id: c for c in stored}
+    moved = [change.applied(email, by_id.get(email)) for email, change in changes.items()]
+    moved = [c for c in moved if c.order_count > 0]
     ranked = sorted(kept + moved, key=lambda c: (-c.total_spent_cents, -c.order_count, c.id))
     return ranked[:limit]
 

@@ -233,14 +233,11 @@ class ReadStore:
         per transaction. Only for a generation nothing else writes yet."""
         models = await self.binder.generation(generation)
         emails = sorted(changes)
-
-        async def write(session: AsyncClientSession, part: dict[str, CustomerChange]) -> None:
-            await write_customers(session, models, part)
-
         for start in range(0, len(emails), chunk):
             part = {e: changes[e] for e in emails[start : start + chunk]}
+            write = functools.partial(write_customers, models=models, changes=part)
             try:
-                await run_transaction(self.client, functools.partial(write, part=part))
+                await run_transaction(self.client, write)
             except PyMongoError as exc:
                 raise ReadSideUnavailable(str(exc)) from exc
 

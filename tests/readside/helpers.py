@@ -40,12 +40,9 @@ def with_unfolded(
 ) -> list[dict[str, Any]]:
     stored = {d["_id"]: d for d in docs}
     for email, change in changes.items():
-        customer = CustomerStatsFields.model_validate(
-            stored.get(email)
-            or {"_id": email, "customer_name": change.customer_name, "name_key": ""}
-        )
-        change.apply_to(customer)
-        stored[email] = as_document(customer)
+        doc = stored.get(email)
+        customer = None if doc is None else CustomerStatsFields.model_validate(doc)
+        stored[email] = as_document(change.applied(email, customer))
     return [stored[k] for k in sorted(stored)]
 
 
