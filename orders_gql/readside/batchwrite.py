@@ -9,6 +9,8 @@ of the projector's CPU, for the same BSON."""
 from __future__ import annotations
 
 import uuid
+import zlib
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -141,14 +143,30 @@ async def _write(
         raise Conflict("a read model document vanished under the batch")
 
 
-def change_document(changes: dict[str, CustomerChange]) -> dict[str, Any]:
-    """A document of customers' changes: [email, orders, revenue in cents,
-    name_key, name] each (see documents.CustomerChangesFields)."""
-    entries = [
-        [email, c.orders, c.revenue_cents, c.name_key, c.customer_name]
-        for email, c in sorted(changes.items())
+#: The customers are spread over this many slices by their email (crc32); a
+#: batch writes one change document per slice its customers fall in, so the
+#: projector can fold one slice at a time (readside.customers).
+CHANGE_SLICES = 16
+
+
+def change_slice(email: str) -> int:
+    """The slice a customer's changes are kept in."""
+    return zlib.crc32(email.encode()) % CHANGE_SLICES
+
+
+def change_documents(changes: dict[str, CustomerChange]) -> list[dict[str, Any]]:
+    """The documents of a batch's customers' changes, one per slice, each with
+    [email, orders, revenue in cents, name_key, name] per customer (see
+    documents.CustomerChangesFields)."""
+    slices: dict[int, list[list[Any]]] = defaultdict(list)
+    for email, c in sorted(changes.items()):
+        slices[change_slice(email)].append(
+            [email, c.orders, c.revenue_cents, c.name_key, c.customer_name]
+        )
+    return [
+        {"_id": uuid.uuid4().hex, "slice": k, "changes": entries}
+        for k, entries in sorted(slices.items())
     ]
-    return {"_id": uuid.uuid4().hex, "changes": entries}
 
 
 def _share(c: Contribution | None) -> tuple[int, int]:
@@ -203,10 +221,10 @@ async def write_batch(
         if view.id not in before or _share(old) != _share(new):
             customers.setdefault(view.customer_email, CustomerChange()).add_order(view, old, new)
     if customers and not defer_customers:
-        # One document of the batch's changes, folded into the customers'
-        # documents later (readside.customers).
-        await models.customer_changes.get_pymongo_collection().insert_one(
-            change_document(customers), session=session
+        # The batch's changes, one document per slice, folded into the
+        # customers' documents later (readside.customers).
+        await models.customer_changes.get_pymongo_collection().insert_many(
+            change_documents(customers), session=session
         )
     await models.summary.get_pymongo_collection().replace_one(
         {"_id": SUMMARY_ID}, as_document(summary), upsert=True, session=session

@@ -1,10 +1,12 @@
 """The customers' documents under live projection: each batch records its
-customers' changes as one document in its own transaction (cheap: one insert,
-where writing the customers cost SecantusDB two thirds of a new order's
-projection), and the projector folds them into the customers' documents
-between batches, many batches at a time (Projector._fold). A customer's
-figures are always its document plus its unfolded changes; `topCustomers`
-reads both (queries.top_customers)."""
+customers' changes in its own transaction as one small document per slice of
+the customers (cheap: one insert, where writing the customers cost SecantusDB
+two thirds of a new order's projection), and the projector folds them into
+the customers' documents between batches: one slice at a time while the log
+is busy, so that no fold holds the next batch up for long and each customer's
+document takes many batches' changes at once, and every slice when the log is
+drained (Projector._fold). A customer's figures are always its document plus
+its unfolded changes; `topCustomers` reads both (queries.top_customers)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from .batchwrite import write_customers
 from .generations import ReadModels
 from .projection import CustomerChange
 
-#: Change documents one fold takes (each a batch's customers).
+#: Change documents one fold takes (each a batch's customers of one slice).
 FOLD_DOCUMENTS = 200
 
 
@@ -40,11 +42,18 @@ async def unfolded(
     return summed(await collection.find({}, session=session).to_list())
 
 
-async def fold(session: AsyncClientSession, models: ReadModels, limit: int = FOLD_DOCUMENTS) -> int:
-    """Move up to `limit` change documents into the customers' documents (in
-    `session`'s transaction); returns how many were folded."""
+async def fold(
+    session: AsyncClientSession,
+    models: ReadModels,
+    limit: int = FOLD_DOCUMENTS,
+    slice_: int | None = None,
+) -> int:
+    """Move up to `limit` change documents (of one slice, or of any) into the
+    customers' documents (in `session`'s transaction); returns how many were
+    folded."""
     collection = models.customer_changes.get_pymongo_collection()
-    documents = await collection.find({}, session=session).limit(limit).to_list()
+    query = {} if slice_ is None else {"slice": slice_}
+    documents = await collection.find(query, session=session).limit(limit).to_list()
     if not documents:
         return 0
     await write_customers(session, models, summed(documents))

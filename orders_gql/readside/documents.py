@@ -111,15 +111,16 @@ class CustomerStats(CustomerStatsFields, Document):  # type: ignore[misc]
 
 
 class CustomerChangesFields(BaseModel):
-    """The customers' changes of one committed batch of live projection, not
-    yet folded into their documents: [email, orders, revenue in cents,
-    name_key, name] each. Written in the batch's transaction, so a customer's
-    figures are its document plus its unfolded changes (see
-    readside.customers)."""
+    """The changes of one slice of the customers (see batchwrite.change_slice)
+    by one committed batch of live projection, not yet folded into their
+    documents: [email, orders, revenue in cents, name_key, name] each. Written
+    in the batch's transaction, so a customer's figures are its document plus
+    its unfolded changes (see readside.customers)."""
 
     model_config = _BY_NAME
 
     id: str = Field(alias="_id")
+    slice: int
     changes: list[tuple[str, int, int, str, str]]
 
 
@@ -127,6 +128,7 @@ class CustomerChanges(CustomerChangesFields, Document):  # type: ignore[misc]
     class Settings:
         name = "customer_changes"
         use_revision = False
+        indexes: ClassVar[list[IndexModel]] = [IndexModel([("slice", ASCENDING)], name="slice")]
 
 
 class OrderSummaryFields(BaseModel):

@@ -25,6 +25,7 @@ from ..eventstore.per_partition import block_args, on_slot_of, read_each
 from ..eventstore.redis_store import RedisEventStore
 from ..metrics import PROJECTED_EVENTS
 from .batch import Conflict
+from .batchwrite import CHANGE_SLICES
 from .deadletters import BLOCKED, describe
 from .entries import Entry, entries_of
 from .failures import is_infrastructure
@@ -44,9 +45,9 @@ class ProjectorConfig:
     block_ms: int = 1000
     claim_idle_ms: int = 10_000
     max_attempts: int = 5
-    #: Batches after which the customers' changes are folded while the log is
-    #: not drained (see Projector._fold).
-    fold_every: int = 10
+    #: Batches after which one slice of the customers' changes is folded while
+    #: the log is busy (see Projector._fold).
+    fold_every: int = 2
 
 
 def consumer_name() -> str:
@@ -78,9 +79,12 @@ class Projector:
         #: or parked. Until then, each step first reads our own pending entries.
         self._clean = False
         self.started = False
-        #: Batches applied since the last fold; 1 at first, so that changes a
-        #: projector left unfolded when it stopped are folded at once.
+        #: Batches applied since every slice was folded; 1 at first, so that
+        #: changes a projector left unfolded when it stopped are folded at once.
         self._unfolded_batches = 1
+        #: Batches applied since a slice was folded, and the next slice to fold.
+        self._since_slice = 0
+        self._next_slice = 0
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -165,19 +169,26 @@ class Projector:
             entries = await self._read_new()
         if entries:
             await self.process(entries)
-        if self._unfolded_batches and (
-            not entries or self._unfolded_batches >= self.config.fold_every
-        ):
-            await self._fold()
+        if not entries and self._unfolded_batches:
+            await self._fold(None)
+        elif entries and self._since_slice >= self.config.fold_every:
+            await self._fold(self._next_slice)
         return len(entries)
 
-    async def _fold(self) -> None:
-        """Fold between batches: when the log is drained, or every
-        `fold_every` batches while it is not (each fold then takes many
-        batches' customers at once). A fold that another projector's races is
-        left for the next one."""
+    async def _fold(self, slice_: int | None) -> None:
+        """Fold between batches: every slice when the log is drained; while it
+        is busy, one slice after every `fold_every` batches, in turn, so that a
+        fold takes a sixteenth of the customers (it holds the next batch up
+        for as long) and each customer's document the changes of sixteen
+        times as many batches. A fold that another projector's races is left
+        for the next one."""
         with contextlib.suppress(Conflict):
-            await self.fold_customers()
+            if slice_ is None:
+                await self.fold_customers()
+            else:
+                self._since_slice = 0
+                self._next_slice = (slice_ + 1) % CHANGE_SLICES
+                await self.store.fold_customers(slice_=slice_)
 
     async def _read_new(self) -> list[Entry]:
         """New entries, waiting up to block_ms; returns at once when stopping
@@ -258,6 +269,7 @@ class Projector:
             await apply_filled(self.store, self.events, [d for _, d in decoded], **self._txn())
             done += [e for e, _ in decoded]
             self._unfolded_batches += 1
+            self._since_slice += 1
         except Exception as exc:
             if is_infrastructure(exc):
                 raise

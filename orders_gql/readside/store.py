@@ -241,16 +241,17 @@ class ReadStore:
             except PyMongoError as exc:
                 raise ReadSideUnavailable(str(exc)) from exc
 
-    async def fold_customers(self, limit: int = FOLD_DOCUMENTS) -> int:
+    async def fold_customers(self, limit: int = FOLD_DOCUMENTS, slice_: int | None = None) -> int:
         """Fold up to `limit` documents of unfolded customers' changes of the
-        active generation into the customers' documents, in one transaction;
-        returns how many (0: none left). Conflict: another folder took some."""
+        active generation (of one slice of the customers, or of any) into the
+        customers' documents, in one transaction; returns how many (0: none
+        left). Conflict: another folder took some."""
         models = await self.active()
         if models is None:
             return 0
         try:
             return await run_transaction(
-                self.client, functools.partial(fold, models=models, limit=limit)
+                self.client, functools.partial(fold, models=models, limit=limit, slice_=slice_)
             )
         except PyMongoError as exc:
             raise ReadSideUnavailable(str(exc)) from exc

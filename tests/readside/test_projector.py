@@ -335,6 +335,39 @@ async def test_a_running_projector_folds_the_customers_changes(
     assert statistics_of(docs) == expected_statistics(await all_orders(store))
 
 
+async def test_a_busy_projector_folds_one_slice_of_the_customers_at_a_time(
+    service: OrderService, store: RedisEventStore, read_store: ReadStore, make_projector: Any
+) -> None:
+    """While the log stays busy, each fold takes one slice of the customers,
+    in turn, after every `fold_every` batches; once it is drained, all."""
+    await workload.run(service, workload.script(200, seed=5))
+    projector = make_projector("p1", batch_size=10, fold_every=2)
+
+    async def slices_left() -> set[int]:
+        models = await active(read_store)
+        found = await models.customer_changes.get_pymongo_collection().find().to_list()
+        return {doc["slice"] for doc in found}
+
+    folded_some = False
+    for turn in range(4):
+        assert await projector.step() == 10  # a batch, no fold
+        before = await slices_left()
+        assert await projector.step() == 10  # a batch, then slice `turn` folded
+        after = await slices_left()
+        assert turn not in after
+        assert before - {turn} <= after  # the other slices wait
+        folded_some = folded_some or turn in before
+    assert folded_some
+    while await projector.step():
+        pass
+    assert await slices_left() == set()  # drained: every slice folded
+    models = await active(read_store)
+    stored = await models.customers.get_pymongo_collection().find().sort("_id", 1).to_list()
+    docs = await documents(models)
+    assert stored == docs["customers"]
+    assert statistics_of(docs) == expected_statistics(await all_orders(store))
+
+
 async def test_changes_left_unfolded_by_a_stopped_projector_are_folded_by_the_next(
     read_store: ReadStore, make_projector: Any
 ) -> None:

@@ -10,6 +10,7 @@ from orders_gql.embedded import EmbeddedMongo
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import queries as rq
 from orders_gql.readside.batch import Conflict
+from orders_gql.readside.batchwrite import change_slice
 from orders_gql.readside.mongo import mongo_client
 from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
@@ -78,6 +79,15 @@ async def _unfolded_count(models: Any) -> int:
     return int(await models.customer_changes.get_pymongo_collection().count_documents({}))
 
 
+async def _slices_left(models: Any) -> set[int]:
+    """The slices of the customers with unfolded changes, checked against the
+    customers each change document holds."""
+    found = await models.customer_changes.get_pymongo_collection().find().to_list()
+    for doc in found:
+        assert {change_slice(c[0]) for c in doc["changes"]} == {doc["slice"]}
+    return {doc["slice"] for doc in found}
+
+
 async def test_unfolded_changes_rank_as_if_folded(
     read_store: ReadStore, service: OrderService, store: RedisEventStore
 ) -> None:
@@ -109,6 +119,15 @@ async def test_unfolded_changes_rank_as_if_folded(
     assert await read_store.fold_customers(limit=3) == 3  # some folded
     for limit in (1, 5, 100):
         assert await answered(limit) == ranked(limit)
+    present = await _slices_left(models)
+    assert len(present) >= 3
+    folded: set[int] = set()
+    for part in sorted(present)[:3]:  # one slice of the customers at a time
+        assert await read_store.fold_customers(slice_=part) > 0
+        folded.add(part)
+        assert await _slices_left(models) == present - folded  # the others wait
+        for limit in (1, 5, 100):
+            assert await answered(limit) == ranked(limit)
     while await read_store.fold_customers():
         pass
     assert await _unfolded_count(models) == 0
