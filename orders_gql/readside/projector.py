@@ -79,12 +79,14 @@ class Projector:
         #: or parked. Until then, each step first reads our own pending entries.
         self._clean = False
         self.started = False
-        #: Batches applied since every slice was folded; 1 at first, so that
-        #: changes a projector left unfolded when it stopped are folded at once.
-        self._unfolded_batches = 1
-        #: Batches applied since a slice was folded, and the next slice to fold.
+        #: Changes may be left unfolded; at first too, so that changes a
+        #: projector left when it stopped are folded once the log is drained.
+        self._unfolded = True
+        #: Batches applied since a slice was folded, the next slice to fold, and
+        #: the slices folded since the log was last found drained.
         self._since_slice = 0
         self._next_slice = 0
+        self._drained_slices = 0
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -122,7 +124,7 @@ class Projector:
         """Fold every customers' change recorded so far (readside.customers)."""
         while await self.store.fold_customers():
             pass
-        self._unfolded_batches = 0
+        self._unfolded = False
 
     async def close(self) -> None:
         """Leave the group's bookkeeping tidy (best effort)."""
@@ -165,36 +167,41 @@ class Projector:
         entries = [] if self._clean else await self._read("0", block=None)
         if not entries:
             entries = await self.reclaimer.claim()
-        if not entries:
-            entries = await self._read_new()
+        if not entries:  # waits for new ones only when nothing is left to fold
+            entries = await self._read_new(wait=not self._unfolded)
         if entries:
             await self.process(entries)
-        if not entries and self._unfolded_batches:
-            await self._fold(None)
-        elif entries and self._since_slice >= self.config.fold_every:
-            await self._fold(self._next_slice)
+            if self._since_slice >= self.config.fold_every:
+                await self._fold_slice()
+        elif self._unfolded:
+            await self._fold_slice()
+            self._drained_slices += 1
+            if self._drained_slices >= CHANGE_SLICES:  # each slice since drained
+                with contextlib.suppress(Conflict):
+                    await self.fold_customers()  # and what no slice holds
         return len(entries)
 
-    async def _fold(self, slice_: int | None) -> None:
-        """Fold between batches: every slice when the log is drained; while it
-        is busy, one slice after every `fold_every` batches, in turn, so that a
+    async def _fold_slice(self) -> None:
+        """Fold the customers' changes of the next slice, between batches: while
+        the log is busy after every `fold_every` batches, and once it is
+        drained one slice per step, reading the log again after each. So a
         fold takes a sixteenth of the customers (it holds the next batch up
-        for as long) and each customer's document the changes of sixteen
-        times as many batches. A fold that another projector's races is left
-        for the next one."""
+        for as long), and each customer's document the changes of many
+        batches. A fold that another projector's races is left for the next
+        turn."""
+        slice_, self._since_slice = self._next_slice, 0
+        self._next_slice = (slice_ + 1) % CHANGE_SLICES
         with contextlib.suppress(Conflict):
-            if slice_ is None:
-                await self.fold_customers()
-            else:
-                self._since_slice = 0
-                self._next_slice = (slice_ + 1) % CHANGE_SLICES
-                await self.store.fold_customers(slice_=slice_)
+            await self.store.fold_customers(slice_=slice_)
 
-    async def _read_new(self) -> list[Entry]:
-        """New entries, waiting up to block_ms; returns at once when stopping
-        (no transaction is open here, so the read can be abandoned)."""
+    async def _read_new(self, wait: bool = True) -> list[Entry]:
+        """New entries, waiting up to block_ms (with `wait`); returns at once
+        when stopping (no transaction is open here, so the read can be
+        abandoned)."""
         if self._stop.is_set():
             return []
+        if not wait:
+            return await self._read(">", block=None)
         read = asyncio.ensure_future(self._read(">", block=self.config.block_ms))
         stopping = asyncio.ensure_future(self._stop.wait())
         done, _ = await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -268,8 +275,9 @@ class Projector:
         try:
             await apply_filled(self.store, self.events, [d for _, d in decoded], **self._txn())
             done += [e for e, _ in decoded]
-            self._unfolded_batches += 1
+            self._unfolded = True
             self._since_slice += 1
+            self._drained_slices = 0
         except Exception as exc:
             if is_infrastructure(exc):
                 raise

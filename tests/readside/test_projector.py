@@ -15,7 +15,7 @@ from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import switching
 from orders_gql.readside.batch import Conflict
-from orders_gql.readside.batchwrite import StoredViews, write_batch
+from orders_gql.readside.batchwrite import CHANGE_SLICES, StoredViews, write_batch
 from orders_gql.readside.deadletters import FAILED, DeadLetters
 from orders_gql.readside.documents import OrderViewFields
 from orders_gql.readside.keys import ProjectorKeys
@@ -339,7 +339,8 @@ async def test_a_busy_projector_folds_one_slice_of_the_customers_at_a_time(
     service: OrderService, store: RedisEventStore, read_store: ReadStore, make_projector: Any
 ) -> None:
     """While the log stays busy, each fold takes one slice of the customers,
-    in turn, after every `fold_every` batches; once it is drained, all."""
+    in turn, after every `fold_every` batches; once it is drained, one slice
+    per step, new entries first."""
     await workload.run(service, workload.script(200, seed=5))
     projector = make_projector("p1", batch_size=10, fold_every=2)
 
@@ -360,7 +361,20 @@ async def test_a_busy_projector_folds_one_slice_of_the_customers_at_a_time(
     assert folded_some
     while await projector.step():
         pass
-    assert await slices_left() == set()  # drained: every slice folded
+    # drained: a slice per step, the log read again between them
+    assert await projector.step() == 0
+    await workload.run(service, workload.script(3, seed=6, prefix="late"))
+    assert await projector.step() > 0
+    while await projector.step():
+        pass
+    left = await slices_left()
+    assert len(left) > 1
+    for _ in range(CHANGE_SLICES):
+        assert await projector.step() == 0
+        now = await slices_left()
+        assert now <= left and len(left - now) <= 1  # one slice at most
+        left = now
+    assert left == set()
     models = await active(read_store)
     stored = await models.customers.get_pymongo_collection().find().sort("_id", 1).to_list()
     docs = await documents(models)
@@ -376,7 +390,10 @@ async def test_changes_left_unfolded_by_a_stopped_projector_are_folded_by_the_ne
     await changes.insert_one(
         {"_id": "left-over", "changes": [["ann@example.com", 1, 250, "2026-01-01|o1", "Ann"]]}
     )
-    assert await make_projector("p1").step() == 0  # nothing new in the log
+    projector = make_projector("p1")
+    for _ in range(CHANGE_SLICES):  # nothing new in the log: a slice per step
+        assert await changes.count_documents({}) == 1  # in no slice: folded after them
+        assert await projector.step() == 0
     assert await changes.count_documents({}) == 0
     (ann,) = await models.customers.get_pymongo_collection().find().to_list()
     assert (ann["_id"], ann["customer_name"], ann["order_count"], ann["total_spent_cents"]) == (
