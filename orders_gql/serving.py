@@ -73,11 +73,22 @@ def server(settings: Settings, host: str, port: int, *, freeze_startup: bool = T
         log_config=None,
         access_log=settings.access_log,
         lifespan="on",
+        http=http_protocol(),
         # Subscription messages are small: deflating each costs CPU per subscriber
         # and saves next to nothing.
         ws_per_message_deflate=False,
     )
     return Server(config, app.state.components.hub, freeze_startup=freeze_startup)
+
+
+def http_protocol() -> type[asyncio.Protocol] | str:
+    """httptools' protocol with each answer sent in one write (see
+    coalescing), or uvicorn's own choice without httptools."""
+    try:
+        from .coalescing import CoalescingHttpToolsProtocol
+    except ImportError:  # pragma: no cover - the `fast` extra is not installed
+        return "auto"
+    return CoalescingHttpToolsProtocol
 
 
 def app_from_env() -> Starlette:
