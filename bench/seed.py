@@ -102,7 +102,10 @@ async def project_some(projector: Projector, at_least: float = float("inf")) -> 
     total = 0
     while total < at_least:
         count = await projector.step()
-        if not count:
+        if not count:  # drained after a full batch: fold the rest (not the read's wait)
+            folding = time.perf_counter()
+            await projector.fold_customers()
+            busy_until += time.perf_counter() - folding
             break
         total += count
         if count < projector.config.batch_size:  # drained: the customers' folding counts too
