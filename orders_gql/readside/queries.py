@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from ..domain.events import to_millis
@@ -21,8 +23,9 @@ from .batchwrite import find_by_ids
 from .customers import unfolded
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
-from .projection import CustomerChange, cents
+from .projection import cents
 from .store import ReadSideUnavailable
+from .transactions import run_transaction
 
 SEARCH_MAX = 100
 
@@ -204,17 +207,32 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
     their documents moved by the changes live projection has not folded into
     them yet (readside.customers): the top `limit` + as many as have changes
     among the documents, of whom those without changes keep their rank, and
-    those with changes at their moved figures."""
-    # Both at once: at rest there are no changes, and the documents answer.
-    changes, found = await asyncio.gather(_unfolded(models), _top_documents(models, limit))
-    if not changes:
-        return found
-    found = await _top_documents(models, limit + len(changes))
-    kept = [c for c in found if c.id not in changes]
+    those with changes at their moved figures.
+
+    The changes and the documents are read in one snapshot (a read-only
+    transaction): a fold moves changes into documents in one commit, and read
+    on either side of it they would count twice or not at all."""
+    client = models.customers.get_pymongo_collection().database.client
     try:
-        stored = await find_by_ids(models.customers, CustomerStatsFields, sorted(changes))
+        return await run_transaction(
+            client,
+            functools.partial(_top_customers, models=models, limit=limit),
+            snapshot=True,
+            time_limit=1.0,
+        )
     except PyMongoError as exc:
         raise ReadSideUnavailable(str(exc)) from exc
+
+
+async def _top_customers(
+    session: AsyncClientSession, models: ReadModels, limit: int
+) -> list[CustomerStatsFields]:
+    changes = await unfolded(models, session)
+    found = await _top_documents(models, limit + len(changes), session)
+    if not changes:
+        return found
+    kept = [c for c in found if c.id not in changes]
+    stored = await find_by_ids(models.customers, CustomerStatsFields, sorted(changes), session)
     by_id = {c.id: c for c in stored}
     moved = [change.applied(email, by_id.get(email)) for email, change in changes.items()]
     moved = [c for c in moved if c.order_count > 0]
@@ -222,14 +240,9 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
     return ranked[:limit]
 
 
-async def _unfolded(models: ReadModels) -> dict[str, CustomerChange]:
-    try:
-        return await unfolded(models)
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
-
-
-async def _top_documents(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
+async def _top_documents(
+    models: ReadModels, limit: int, session: AsyncClientSession
+) -> list[CustomerStatsFields]:
     """The top `limit` customers' documents by spending (then order count,
     then email).
 
@@ -243,22 +256,21 @@ async def _top_documents(models: ReadModels, limit: int) -> list[CustomerStatsFi
     generation = models.generation
     if generation not in _top_floor:
         async with _top_search.setdefault(generation, asyncio.Lock()):
-            return await _top_from_floor(models, limit)
-    return await _top_from_floor(models, limit)
+            return await _top_from_floor(models, limit, session)
+    return await _top_from_floor(models, limit, session)
 
 
-async def _top_from_floor(models: ReadModels, limit: int) -> list[CustomerStatsFields]:
+async def _top_from_floor(
+    models: ReadModels, limit: int, session: AsyncClientSession
+) -> list[CustomerStatsFields]:
     window = max(limit, TOP_WINDOW)
     floor = _top_floor.get(models.generation, TOP_START)
-    try:
-        found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window)
-        while len(found) < window and floor > 1:
-            floor //= TOP_DROP
-            found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window)
-        if len(found) < window:  # those who spent nothing (all cancelled) rank too
-            found = await _top(models, {}, window)
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
+    found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window, session)
+    while len(found) < window and floor > 1:
+        floor //= TOP_DROP
+        found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window, session)
+    if len(found) < window:  # those who spent nothing (all cancelled) rank too
+        found = await _top(models, {}, window, session)
     if len(found) >= TOP_WINDOW:
         _top_floor[models.generation] = found[TOP_WINDOW - 1].total_spent_cents
     else:
@@ -266,7 +278,10 @@ async def _top_from_floor(models: ReadModels, limit: int) -> list[CustomerStatsF
     return found[:limit]
 
 
-async def _top(models: ReadModels, where: dict[str, Any], window: int) -> list[CustomerStatsFields]:
+async def _top(
+    models: ReadModels, where: dict[str, Any], window: int, session: AsyncClientSession
+) -> list[CustomerStatsFields]:
     query = {**where, "order_count": {"$gt": 0}}
-    cursor = models.customers.get_pymongo_collection().find(query).sort(_TOP_SORT).limit(window)
+    collection = models.customers.get_pymongo_collection()
+    cursor = collection.find(query, session=session).sort(_TOP_SORT).limit(window)
     return [CustomerStatsFields.model_validate(raw) async for raw in cursor]

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
+from pymongo.read_concern import ReadConcern
 
 T = TypeVar("T")
+_SNAPSHOT = ReadConcern("snapshot")
 ConflictHook = Callable[[], Awaitable[None]]
 
 
@@ -42,16 +44,19 @@ async def run_transaction(
     session: AsyncClientSession | None = None,
     on_conflict: ConflictHook | None = None,
     time_limit: float = 60.0,
+    snapshot: bool = False,
 ) -> T:
     """Run `callback` in a transaction until it commits; exceptions of the
-    callback abort and propagate, transient errors retry until `time_limit`."""
+    callback abort and propagate, transient errors retry until `time_limit`.
+    `snapshot`: read concern "snapshot" (reads that must agree with each
+    other)."""
     own = session is None
     active = session or client.start_session()
     deadline = time.monotonic() + time_limit
     pause = 0.002
     try:
         while True:
-            await active.start_transaction()
+            await active.start_transaction(read_concern=_SNAPSHOT if snapshot else None)
             try:
                 result = await callback(active)
                 await _commit(active)

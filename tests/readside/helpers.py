@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
+
 from orders_gql.domain.model import Order, fold
 from orders_gql.domain.status import OrderStatus
 from orders_gql.eventstore.positions import parse_position
@@ -21,18 +23,25 @@ from orders_gql.readside.progress import has_passed
 from orders_gql.readside.projection import CustomerChange, cents
 from orders_gql.readside.projector import Projector
 from orders_gql.readside.store import ReadStore
+from orders_gql.readside.transactions import run_transaction
 
 
 async def documents(models: ReadModels) -> dict[str, list[dict[str, Any]]]:
     """Every document of a generation, sorted by id; the customers' as they
-    stand with their unfolded changes (what topCustomers answers)."""
-    out = {}
-    for name, cls in (("views", models.views), ("customers", models.customers),
-                      ("summary", models.summary)):  # fmt: skip
-        docs = await cls.get_pymongo_collection().find().sort("_id", 1).to_list()
-        out[name] = docs
-    out["customers"] = with_unfolded(out["customers"], await unfolded(models))
-    return out
+    stand with their unfolded changes (what topCustomers answers). Read in one
+    snapshot, as a projector may be folding meanwhile."""
+
+    async def read(session: AsyncClientSession) -> dict[str, list[dict[str, Any]]]:
+        out = {}
+        for name, cls in (("views", models.views), ("customers", models.customers),
+                          ("summary", models.summary)):  # fmt: skip
+            found = cls.get_pymongo_collection().find(session=session).sort("_id", 1)
+            out[name] = await found.to_list()
+        out["customers"] = with_unfolded(out["customers"], await unfolded(models, session))
+        return out
+
+    client = models.views.get_pymongo_collection().database.client
+    return await run_transaction(client, read, snapshot=True)
 
 
 def with_unfolded(

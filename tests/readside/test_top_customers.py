@@ -10,7 +10,7 @@ from orders_gql.embedded import EmbeddedMongo
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import queries as rq
 from orders_gql.readside.batch import Conflict
-from orders_gql.readside.batchwrite import change_slice
+from orders_gql.readside.batchwrite import CHANGE_SLICES, change_slice
 from orders_gql.readside.mongo import mongo_client
 from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
@@ -135,6 +135,37 @@ async def test_unfolded_changes_rank_as_if_folded(
     assert stored == expected  # folded into the documents exactly
     for limit in (1, 5, 100):
         assert await answered(limit) == ranked(limit)
+
+
+async def test_top_customers_agree_while_their_changes_are_folded(
+    read_store: ReadStore, service: OrderService, store: RedisEventStore
+) -> None:
+    """A fold moves changes into the documents in one commit: topCustomers
+    read on either side of it would count them twice or not at all."""
+    await workload.run(service, workload.script(60, seed=13))
+    await read_store.ensure_active()
+    log = [Delivery(s.event, s.position) for s in await store.read_log(count=10_000)]
+    for start in range(0, len(log), 2):  # many small change documents
+        await read_store.apply(log[start : start + 2])
+    models = await active(read_store)
+    customers = [c for c in (await documents(models))["customers"] if c["order_count"] > 0]
+    customers.sort(key=lambda c: (-c["total_spent_cents"], -c["order_count"], c["_id"]))
+    expected = [(c["_id"], c["order_count"], c["total_spent_cents"]) for c in customers]
+
+    async def fold_one_at_a_time() -> None:
+        for part in range(CHANGE_SLICES):
+            while await read_store.fold_customers(limit=1, slice_=part):
+                await asyncio.sleep(0)
+
+    folding = asyncio.create_task(fold_one_at_a_time())
+    answers = []
+    while not folding.done():
+        found = await rq.top_customers(models, 100)
+        answers.append([(c.id, c.order_count, c.total_spent_cents) for c in found])
+    await folding
+    assert await _unfolded_count(models) == 0
+    assert len(answers) > 5
+    assert [n for n, answer in enumerate(answers) if answer != expected] == []
 
 
 async def test_folders_racing_fold_each_change_once(
