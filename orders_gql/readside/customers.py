@@ -2,11 +2,12 @@
 customers' changes in its own transaction as one small document per slice of
 the customers (cheap: one insert, where writing the customers cost SecantusDB
 two thirds of a new order's projection), and the projector folds them into
-the customers' documents between batches: one slice at a time while the log
-is busy, so that no fold holds the next batch up for long and each customer's
-document takes many batches' changes at once, and every slice when the log is
-drained (Projector._fold). A customer's figures are always its document plus
-its unfolded changes; `topCustomers` reads both (queries.top_customers)."""
+the customers' documents between batches, one slice at a time (after every
+second batch while the log is busy, one per step once it is drained), so that
+no fold holds the next batch up for long and each customer's document takes
+many batches' changes at once (Projector._fold_slice). A customer's figures
+are always its document plus its unfolded changes; `topCustomers` reads both
+in one snapshot (queries.top_customers)."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ class ProjectorConfig:
     claim_idle_ms: int = 10_000
     max_attempts: int = 5
     #: Batches after which one slice of the customers' changes is folded while
-    #: the log is busy (see Projector._fold).
+    #: the log is busy (see Projector._fold_slice).
     fold_every: int = 2
 
 
