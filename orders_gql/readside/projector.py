@@ -48,6 +48,10 @@ class ProjectorConfig:
     #: Batches after which one slice of the customers' changes is folded while
     #: the log is busy (see Projector._fold_slice).
     fold_every: int = 2
+    #: How long the log must stay empty before a slice is folded as drained:
+    #: under steady load it is empty for moments between batches, and a fold
+    #: there would hold up the entries arriving just after.
+    fold_idle_ms: int = 50
 
 
 def consumer_name() -> str:
@@ -167,8 +171,9 @@ class Projector:
         entries = [] if self._clean else await self._read("0", block=None)
         if not entries:
             entries = await self.reclaimer.claim()
-        if not entries:  # waits for new ones only when nothing is left to fold
-            entries = await self._read_new(wait=not self._unfolded)
+        if not entries:  # waits less while changes are left to fold
+            block = self.config.fold_idle_ms if self._unfolded else self.config.block_ms
+            entries = await self._read_new(min(block, self.config.block_ms))
         if entries:
             await self.process(entries)
             if self._since_slice >= self.config.fold_every:
@@ -184,25 +189,22 @@ class Projector:
     async def _fold_slice(self) -> None:
         """Fold the customers' changes of the next slice, between batches: while
         the log is busy after every `fold_every` batches, and once it is
-        drained one slice per step, reading the log again after each. So a
-        fold takes a sixteenth of the customers (it holds the next batch up
-        for as long), and each customer's document the changes of many
-        batches. A fold that another projector's races is left for the next
-        turn."""
+        drained (empty for `fold_idle_ms`) one slice per step, reading the log
+        again after each. So a fold takes a sixteenth of the customers (it
+        holds the next batch up for as long), and each customer's document
+        the changes of many batches. A fold that another projector's races
+        is left for the next turn."""
         slice_, self._since_slice = self._next_slice, 0
         self._next_slice = (slice_ + 1) % CHANGE_SLICES
         with contextlib.suppress(Conflict):
             await self.store.fold_customers(slice_=slice_)
 
-    async def _read_new(self, wait: bool = True) -> list[Entry]:
-        """New entries, waiting up to block_ms (with `wait`); returns at once
-        when stopping (no transaction is open here, so the read can be
-        abandoned)."""
+    async def _read_new(self, block_ms: int) -> list[Entry]:
+        """New entries, waiting up to `block_ms`; returns at once when stopping
+        (no transaction is open here, so the read can be abandoned)."""
         if self._stop.is_set():
             return []
-        if not wait:
-            return await self._read(">", block=None)
-        read = asyncio.ensure_future(self._read(">", block=self.config.block_ms))
+        read = asyncio.ensure_future(self._read(">", block=block_ms))
         stopping = asyncio.ensure_future(self._stop.wait())
         done, _ = await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()

@@ -382,6 +382,35 @@ async def test_a_busy_projector_folds_one_slice_of_the_customers_at_a_time(
     assert statistics_of(docs) == expected_statistics(await all_orders(store))
 
 
+async def test_a_log_empty_for_a_moment_is_not_drained(
+    service: OrderService, read_store: ReadStore, make_projector: Any
+) -> None:
+    """Under steady load the log is empty for moments between batches: a
+    slice is folded as drained only once it stayed empty for fold_idle_ms,
+    and entries that come sooner are projected first."""
+    await workload.run(service, workload.script(40, seed=5))
+    projector = make_projector(
+        "p1", batch_size=500, fold_every=100, block_ms=5000, fold_idle_ms=5000
+    )
+    assert await projector.step() > 0  # everything, and no fold yet
+
+    async def changes() -> int:
+        models = await active(read_store)
+        return int(await models.customer_changes.get_pymongo_collection().count_documents({}))
+
+    before = await changes()
+    assert before > 0
+
+    async def later() -> None:
+        await asyncio.sleep(0.3)
+        await workload.run(service, workload.script(2, seed=9, prefix="late"))
+
+    arriving = asyncio.create_task(later())
+    assert await projector.step() > 0  # waited for them instead of folding
+    await arriving
+    assert await changes() > before  # theirs added, none folded
+
+
 async def test_changes_left_unfolded_by_a_stopped_projector_are_folded_by_the_next(
     read_store: ReadStore, make_projector: Any
 ) -> None:
