@@ -14,6 +14,12 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+if not all(
+    hasattr(HttpToolsProtocol, name) for name in ("connection_made", "handle_websocket_upgrade")
+):
+    # a uvicorn whose protocol is built otherwise: serving falls back to its own
+    raise ImportError("uvicorn's httptools protocol is not the one this wraps")
+
 
 class CoalescingTransport:
     """A transport whose writes are held until the event loop's next turn,
