@@ -5,9 +5,12 @@ sends what one step of the event loop wrote as one write."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import orjson
+import pytest
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from orders_gql.coalescing import CoalescingHttpToolsProtocol, CoalescingTransport
 from orders_gql.serving import http_protocol
@@ -35,6 +38,14 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 def test_serve_uses_the_coalescing_protocol() -> None:
     assert http_protocol() is CoalescingHttpToolsProtocol
+
+
+def test_a_uvicorn_without_the_wrapped_hooks_gets_its_own_protocol(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(HttpToolsProtocol, "handle_websocket_upgrade")
+    monkeypatch.delitem(sys.modules, "orders_gql.coalescing")  # imported afresh
+    assert http_protocol() == "auto"
 
 
 async def test_answers_arrive_whole_and_in_order_on_a_keep_alive_connection(
