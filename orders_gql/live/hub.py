@@ -181,6 +181,14 @@ class LiveHub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            except Exception:
+                # Not Redis's own errors: redis-py on a cluster, during a
+                # failover, can fail a read with an AttributeError (a
+                # connection another read closed). The reader must outlive it.
+                log.exception("live hub read failed; retrying in %.2fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
             backoff = 0.05
             for stored in batch:
                 try:

@@ -322,3 +322,34 @@ async def test_an_event_the_reader_handed_out_while_a_subscription_was_being_mad
     assert result.data == {
         "orderEvents": {"type": "OrderCreated", "orderId": "between", "version": 1}
     }
+
+
+async def test_the_reader_outlives_an_error_redis_py_raises_outside_its_own(
+    parts: Components, service: OrderService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen in CI on a cluster during a failover: a read fails with redis-py's
+    # AttributeError ('NoneType' object has no attribute 'writelines') on a
+    # connection another read had closed. The reader had stopped for good.
+    xread = parts.redis.xread
+    failures = 0
+
+    async def fails_twice(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failures
+        if failures < 2:
+            failures += 1
+            raise AttributeError("'NoneType' object has no attribute 'writelines'")
+        return await xread(*args, **kwargs)
+
+    monkeypatch.setattr(parts.redis, "xread", fails_twice)
+    context = Context(service=parts.service, live=parts.live, principal=PLAYGROUND)
+    stream: Any = await schema.subscribe(LIVE_EVENTS, context_value=context)
+    first = asyncio.ensure_future(stream.__anext__())
+    async with asyncio.timeout(10):
+        while parts.hub.subscriber_count < 1:
+            await asyncio.sleep(0.01)
+    await create(service, "o1")
+    async with asyncio.timeout(10):
+        result = await first
+    await stream.aclose()
+    assert failures == 2 and parts.hub.running
+    assert result.data == {"orderEvents": {"type": "OrderCreated", "orderId": "o1", "version": 1}}
