@@ -3,8 +3,11 @@ was not applied."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+
+from pymongo.errors import PyMongoError
 
 from ..domain.events import DomainEvent
 from .projection import CustomerChange
@@ -15,6 +18,15 @@ Fetch = Callable[[int, str, str], Awaitable[list["Delivery"]]]
 
 class ReadSideUnavailable(Exception):
     """MongoDB could not be reached or failed."""
+
+
+@contextlib.contextmanager
+def mongo_errors_as_unavailable() -> Iterator[None]:
+    """MongoDB's errors (pymongo's) raised inside, as ReadSideUnavailable."""
+    try:
+        yield
+    except PyMongoError as exc:
+        raise ReadSideUnavailable(str(exc)) from exc
 
 
 class Gap(Exception):

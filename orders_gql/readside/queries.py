@@ -16,15 +16,14 @@ from typing import Any
 import orjson
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import PyMongoError
 
 from ..domain.events import to_millis
+from .batch import mongo_errors_as_unavailable
 from .batchwrite import find_by_ids
 from .customers import unfolded
 from .documents import SUMMARY_ID, CustomerStatsFields, OrderSummaryFields
 from .generations import ReadModels
 from .projection import cents
-from .store import ReadSideUnavailable
 from .transactions import run_transaction
 
 SEARCH_MAX = 100
@@ -140,17 +139,13 @@ async def list_orders(
             ]
         }  # fmt: skip
     views = models.views.get_pymongo_collection()
-    try:  # through pymongo, as stored (see StoredView)
+    with mongo_errors_as_unavailable():  # through pymongo, as stored (see StoredView)
         cursor = views.find(query).sort(_NEWEST).limit(first + 1)
         found: list[StoredView] = await cursor.to_list()
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
 
     async def count() -> int:
-        try:
+        with mongo_errors_as_unavailable():
             return int(await views.count_documents(base))
-        except PyMongoError as exc:
-            raise ReadSideUnavailable(str(exc)) from exc
 
     items = found[:first]
     return Page(
@@ -172,10 +167,8 @@ async def get_order(models: ReadModels, order_id: str) -> StoredView | None:
 
 
 async def get_summary(models: ReadModels) -> OrderSummaryFields:
-    try:  # through pymongo, as plain pydantic (see get_order)
+    with mongo_errors_as_unavailable():  # through pymongo, as plain pydantic (see get_order)
         raw = await models.summary.get_pymongo_collection().find_one({"_id": SUMMARY_ID})
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
     return OrderSummaryFields.model_validate(raw) if raw else OrderSummaryFields()
 
 
@@ -213,15 +206,13 @@ async def top_customers(models: ReadModels, limit: int) -> list[CustomerStatsFie
     transaction): a fold moves changes into documents in one commit, and read
     on either side of it they would count twice or not at all."""
     client = models.customers.get_pymongo_collection().database.client
-    try:
+    with mongo_errors_as_unavailable():
         return await run_transaction(
             client,
             functools.partial(_top_customers, models=models, limit=limit),
             snapshot=True,
             time_limit=1.0,
         )
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
 
 
 async def _top_customers(

@@ -29,6 +29,7 @@ from .batch import (
     Paused,
     ReadSideUnavailable,
     Sealed,
+    mongo_errors_as_unavailable,
 )
 from .batchwrite import find_views, write_batch, write_customers
 from .customers import FOLD_DOCUMENTS, fold
@@ -83,11 +84,9 @@ class ReadStore:
         client's server selection timeout (`ORDERS_MONGODB_TIMEOUT_MS`), also
         when a server it is connected to hangs (a connection's own read would
         wait for pymongo's heartbeat to give up on it, about 20 s)."""
-        try:
-            with pymongo.timeout(self.client.options.server_selection_timeout):
-                await self.db.command("ping")
-        except PyMongoError as exc:
-            raise ReadSideUnavailable(str(exc)) from exc
+        timeout = self.client.options.server_selection_timeout
+        with mongo_errors_as_unavailable(), pymongo.timeout(timeout):
+            await self.db.command("ping")
 
     # -- generations -----------------------------------------------------
 
@@ -104,14 +103,12 @@ class ReadStore:
         now_ = time.monotonic()
         if not fresh and self._active is not None and now_ - self._active_at < ACTIVE_MAX_AGE:
             return await self.binder.generation(self._active)
-        try:
+        with mongo_errors_as_unavailable():
             generation = await self.active_generation()
             if generation is None:
                 return None
             self._active, self._active_at = generation, now_
             return await self.binder.generation(generation)
-        except PyMongoError as exc:
-            raise ReadSideUnavailable(str(exc)) from exc
 
     async def create_generation(
         self, generation: str | None = None, *, ready: bool = True
@@ -126,13 +123,11 @@ class ReadStore:
 
     async def is_ready(self, generation: str | None = None) -> bool:
         """False while the (active) generation still waits for its first replay."""
-        try:
+        with mongo_errors_as_unavailable():
             generation = generation or await self.active_generation()
             if generation is None:
                 return False
             doc = await self.checkpoints.find_one({"_id": generation}, {"ready": 1})
-        except PyMongoError as exc:
-            raise ReadSideUnavailable(str(exc)) from exc
         return doc is not None and bool(doc.get("ready", True))
 
     async def mark_ready(self, generation: str) -> None:
@@ -165,10 +160,8 @@ class ReadStore:
         """Abort the open transactions of these (crashed) sessions now, instead
         of when the server reaps them; their write locks block every batch."""
         if session_ids:
-            try:
+            with mongo_errors_as_unavailable():
                 await self.client.admin.command("killSessions", session_ids)
-            except PyMongoError as exc:
-                raise ReadSideUnavailable(str(exc)) from exc
 
     async def drop_generation(self, generation: str) -> None:
         models = await self.binder.generation(generation)
@@ -236,10 +229,8 @@ class ReadStore:
         for start in range(0, len(emails), chunk):
             part = {e: changes[e] for e in emails[start : start + chunk]}
             write = functools.partial(write_customers, models=models, changes=part)
-            try:
+            with mongo_errors_as_unavailable():
                 await run_transaction(self.client, write)
-            except PyMongoError as exc:
-                raise ReadSideUnavailable(str(exc)) from exc
 
     async def fold_customers(self, limit: int = FOLD_DOCUMENTS, slice_: int | None = None) -> int:
         """Fold up to `limit` documents of unfolded customers' changes of the
@@ -249,12 +240,10 @@ class ReadStore:
         models = await self.active()
         if models is None:
             return 0
-        try:
+        with mongo_errors_as_unavailable():
             return await run_transaction(
                 self.client, functools.partial(fold, models=models, limit=limit, slice_=slice_)
             )
-        except PyMongoError as exc:
-            raise ReadSideUnavailable(str(exc)) from exc
 
     async def apply_in_session(
         self,

@@ -10,9 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import PyMongoError
 
-from .batch import Conflict, Delivery, Fetch, Gap, ReadSideUnavailable, Sealed
+from .batch import Conflict, Delivery, Fetch, Gap, Sealed, mongo_errors_as_unavailable
 from .documents import ACTIVE_ID
 from .positions import later
 from .projection import ProjectionError
@@ -49,9 +48,8 @@ async def switch(store: ReadStore, generation: str, fetch: Fetch | None = None) 
         return old
 
     try:
-        return await run_transaction(store.client, txn)
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
+        with mongo_errors_as_unavailable():
+            return await run_transaction(store.client, txn)
     except (Gap, ProjectionError, Conflict) as exc:
         raise Sealed(f"{generation} cannot catch up yet: {exc}") from exc
 
@@ -60,17 +58,13 @@ async def pause_projection(store: ReadStore, seconds: float) -> None:
     """Hold live batches back for at most `seconds`, so a switch does not
     keep losing write conflicts to them; switch ends the pause."""
     until = now() + timedelta(seconds=seconds)
-    try:
+    with mongo_errors_as_unavailable():
         await store.pointer.update_one({"_id": ACTIVE_ID}, {"$set": {"pause_until": until}})
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
 
 
 async def resume_projection(store: ReadStore) -> None:
-    try:
+    with mongo_errors_as_unavailable():
         await store.pointer.update_one({"_id": ACTIVE_ID}, {"$unset": {"pause_until": ""}})
-    except PyMongoError as exc:
-        raise ReadSideUnavailable(str(exc)) from exc
 
 
 async def _catch_up(
