@@ -69,7 +69,12 @@ class StandingReads(Generic[T]):
         finished = {p: task for p, task in self._open.items() if task.done()}
         for p in finished:
             del self._open[p]
-        results = {p: task.result() for p, task in finished.items()}  # raises a failed one's error
+        # Each failed read's error is taken (else asyncio logs it as never
+        # retrieved); the first is raised.
+        failed = [e for task in finished.values() if (e := task.exception()) is not None]
+        if failed:
+            raise failed[0]
+        results = {p: task.result() for p, task in finished.items()}
         return {p: entries for p, entries in results.items() if entries}
 
     async def close(self) -> None:
