@@ -176,16 +176,14 @@ class LiveHub:
                     backoff = 0.05
                     continue
                 batch = await self.tail.read(wanted=self._has_subscribers)
-            except EventStoreUnavailable as exc:
-                log.warning("live hub cannot read the log (%s); retrying in %.2fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            except Exception:
-                # Not Redis's own errors: redis-py on a cluster, during a
-                # failover, can fail a read with an AttributeError (a
-                # connection another read closed). The reader must outlive it.
-                log.exception("live hub read failed; retrying in %.2fs", backoff)
+            except Exception as exc:
+                # Any error: redis-py on a cluster, during a failover, has
+                # raised an AttributeError (a connection another read closed),
+                # and a reader that stops stalls every subscription.
+                if isinstance(exc, EventStoreUnavailable):
+                    log.warning("live hub cannot read the log (%s); retry in %.2fs", exc, backoff)
+                else:
+                    log.exception("live hub read failed; retrying in %.2fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
