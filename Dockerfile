@@ -1,7 +1,7 @@
 # The production image: the API and the projector, without the embedded servers.
 FROM python:3.12-slim
 WORKDIR /app
-COPY pyproject.toml README.md schema.graphql ./
+COPY pyproject.toml README.md LICENSE schema.graphql ./
 COPY orders_gql ./orders_gql
 RUN pip install --no-cache-dir '.[fast]'
 USER nobody

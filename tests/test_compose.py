@@ -1,8 +1,10 @@
-"""compose.yaml agrees with the code: every orders-gql command is a valid CLI
-invocation and every ORDERS_* variable is a known setting with a valid value."""
+"""compose.yaml and the Dockerfile agree with the code: every orders-gql
+command is a valid CLI invocation, every ORDERS_* variable is a known setting
+with a valid value, and the image gets every file the package build reads."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +55,17 @@ def test_each_variable_is_a_known_setting(name: str) -> None:
     assert settings.redis_url and settings.mongodb_url
     assert "replicaSet=" in settings.mongodb_url
     assert settings.auth_enabled  # production requires credentials
+
+
+def test_the_image_copies_every_file_the_package_build_reads() -> None:
+    # pyproject.toml names its readme and license files: a Dockerfile that
+    # does not copy them in before `pip install .` fails to build the image.
+    project = tomllib.loads((COMPOSE.parent / "pyproject.toml").read_text())["project"]
+    needed = {project["readme"], *project.get("license-files", [])}
+    lines = (COMPOSE.parent / "Dockerfile").read_text().splitlines()
+    install = next(i for i, line in enumerate(lines) if line.startswith("RUN pip install"))
+    copied = {
+        name for line in lines[:install] if line.startswith("COPY ") for name in line.split()[1:-1]
+    }
+    assert needed <= copied, f"the Dockerfile does not copy {sorted(needed - copied)}"
+    assert all((COMPOSE.parent / name).is_file() for name in needed)
