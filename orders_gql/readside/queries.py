@@ -172,21 +172,36 @@ async def get_summary(models: ReadModels) -> OrderSummaryFields:
     return OrderSummaryFields.model_validate(raw) if raw else OrderSummaryFields()
 
 
-#: Customers every topCustomers query fetches (the API's largest `limit`), so
-#: the spending of the last one is a floor for the next query.
-TOP_WINDOW = 100
-#: Per generation: a spending that at least TOP_WINDOW customers reached when
-#: last looked. Spending mostly grows while orders are placed, so the top
-#: customers stay above it; when too few are there, the floor is lowered.
-_top_floor: dict[str, int] = {}
-#: Where a generation's first topCustomers query starts looking (in cents),
+#: How many customers a topCustomers query fetches: the smallest window that
+#: holds its `limit` (the API's largest is 100; unfolded changes add to it),
+#: so that the spending of the window's last customer is a floor for the next
+#: query of that window. SecantusDB reads the whole range above a floor, so a
+#: query for the top 10 reads about 10 documents, not 100 (3 vs 13 ms).
+TOP_WINDOWS = (10, 25, 100)
+#: The largest window of TOP_WINDOWS; larger ones are multiples of it.
+TOP_WINDOW = TOP_WINDOWS[-1]
+#: Per generation and window: a spending that at least a window of customers
+#: reached when last looked. Spending mostly grows while orders are placed,
+#: so the top customers stay above it; when too few are there, it is lowered.
+_top_floor: dict[tuple[str, int], int] = {}
+#: Where a window's first topCustomers query starts looking (in cents),
 #: and by how much it lowers the floor while too few customers are above it
 #: (the last range read holds at most about TOP_DROP times the window).
 TOP_START = 2**40
 TOP_DROP = 4
-#: Per generation: queries wait while one looks for the floor, instead of
-#: each looking (four at once after a replay made the p99 four times the p50).
-_top_search: dict[str, asyncio.Lock] = {}
+#: Per generation and window: queries wait while one looks for the floor,
+#: instead of each looking (four at once after a replay made the p99 four
+#: times the p50).
+_top_search: dict[tuple[str, int], asyncio.Lock] = {}
+
+
+def top_window(limit: int) -> int:
+    """The number of customers a query for the top `limit` reads."""
+    for window in TOP_WINDOWS:
+        if limit <= window:
+            return window
+    return -(-limit // TOP_WINDOW) * TOP_WINDOW
+
 
 _TOP_SORT = [
     ("total_spent_cents", DESCENDING),
@@ -242,30 +257,32 @@ async def _top_documents(
     only that range. So the query asks for the customers at or above a floor,
     which gives the same answer whenever at least `limit` of them are there
     (anyone below ranks lower): the floor remembered from the last query,
-    divided by TOP_DROP until enough customers are above it. Only when fewer than
-    TOP_WINDOW customers spent anything are all of them sorted."""
-    generation = models.generation
-    if generation not in _top_floor:
-        async with _top_search.setdefault(generation, asyncio.Lock()):
-            return await _top_from_floor(models, limit, session)
-    return await _top_from_floor(models, limit, session)
+    divided by TOP_DROP until enough customers are above it; a floor per
+    window (`top_window`), so that the top 10 read about 10 documents. Only
+    when fewer than a window of customers spent anything are all of them
+    sorted."""
+    key = (models.generation, top_window(limit))
+    if key not in _top_floor:
+        async with _top_search.setdefault(key, asyncio.Lock()):
+            return await _top_from_floor(models, key, limit, session)
+    return await _top_from_floor(models, key, limit, session)
 
 
 async def _top_from_floor(
-    models: ReadModels, limit: int, session: AsyncClientSession
+    models: ReadModels, key: tuple[str, int], limit: int, session: AsyncClientSession
 ) -> list[CustomerStatsFields]:
-    window = max(limit, TOP_WINDOW)
-    floor = _top_floor.get(models.generation, TOP_START)
+    window = key[1]
+    floor = _top_floor.get(key, TOP_START)
     found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window, session)
     while len(found) < window and floor > 1:
         floor //= TOP_DROP
         found = await _top(models, {"total_spent_cents": {"$gte": floor}}, window, session)
     if len(found) < window:  # those who spent nothing (all cancelled) rank too
         found = await _top(models, {}, window, session)
-    if len(found) >= TOP_WINDOW:
-        _top_floor[models.generation] = found[TOP_WINDOW - 1].total_spent_cents
+    if len(found) >= window:
+        _top_floor[key] = found[window - 1].total_spent_cents
     else:
-        _top_floor.pop(models.generation, None)
+        _top_floor.pop(key, None)
     return found[:limit]
 
 

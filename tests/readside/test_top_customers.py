@@ -46,7 +46,7 @@ async def test_top_customers_match_a_full_sort_as_spending_moves(read_store: Rea
     # given a floor remembered from a first query
     first = await rq.top_customers(models, 10)
     assert [c.id for c in first] == await _full_sort(models, 10)
-    assert models.generation in rq._top_floor
+    assert (models.generation, rq.top_window(10)) in rq._top_floor
 
     # when the top customers' spending falls below it, and one low customer rises
     top_ids = [c.id for c in await rq.top_customers(models, rq.TOP_WINDOW)]
@@ -54,10 +54,32 @@ async def test_top_customers_match_a_full_sort_as_spending_moves(read_store: Rea
         await customers.update_one({"_id": cid}, {"$set": {"total_spent_cents": 5}})
     await customers.update_one({"_id": "c0000@example.com"}, {"$set": {"total_spent_cents": 10**9}})
 
-    # then every limit still answers what a full sort answers
-    for limit in (10, 1, rq.TOP_WINDOW):
+    # then every limit, of every window, still answers what a full sort answers
+    for limit in (10, 1, 11, 25, 26, rq.TOP_WINDOW, rq.TOP_WINDOW + 1):
         found = [c.id for c in await rq.top_customers(models, limit)]
         assert found == await _full_sort(models, limit)
+
+
+def test_a_query_reads_the_smallest_window_that_holds_its_limit() -> None:
+    windows = {limit: rq.top_window(limit) for limit in (1, 10, 11, 25, 26, 100, 101, 250)}
+    assert windows == {1: 10, 10: 10, 11: 25, 25: 25, 26: 100, 100: 100, 101: 200, 250: 300}
+
+
+async def test_each_window_keeps_a_floor_of_its_own(read_store: ReadStore) -> None:
+    models = await read_store.create_generation()
+    customers = models.customers.get_pymongo_collection()
+    await customers.insert_many([_customer(n, 1000 + n * 10) for n in range(rq.TOP_WINDOW + 50)])
+
+    for limit in (10, 25, rq.TOP_WINDOW):
+        assert [c.id for c in await rq.top_customers(models, limit)] == await _full_sort(
+            models, limit
+        )
+
+    # the floor of each window is the spending of its last customer: a query
+    # for the top 10 reads the ten customers above its floor, not a hundred
+    spent = sorted((1000 + n * 10 for n in range(rq.TOP_WINDOW + 50)), reverse=True)
+    floors = {w: rq._top_floor[(models.generation, w)] for w in rq.TOP_WINDOWS}
+    assert floors == {w: spent[w - 1] for w in rq.TOP_WINDOWS}
 
 
 async def test_few_customers_include_those_who_spent_nothing(read_store: ReadStore) -> None:
