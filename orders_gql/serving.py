@@ -86,7 +86,7 @@ def http_protocol() -> type[asyncio.Protocol] | str:
     coalescing), or uvicorn's own choice without httptools."""
     try:
         from .coalescing import CoalescingHttpToolsProtocol
-    except ImportError:  # pragma: no cover - the `fast` extra is not installed
+    except ImportError:  # no httptools (the `fast` extra), or a uvicorn it does not fit
         return "auto"
     return CoalescingHttpToolsProtocol
 
