@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import strawberry
 
-from ..readside.queries import Page, encode_cursor
+from ..readside.queries import Page, Rows, encode_cursor
 from ..readside.store import ReadSideUnavailable
 from .errors import ServiceUnavailable
 from .readtypes import order_from_document
@@ -29,30 +27,39 @@ async def _none() -> int:
     return 0
 
 
+async def _no_rows() -> Rows:
+    return Rows(items=[], has_next=False, end_cursor=None)
+
+
 @strawberry.type(description="A page of orders, newest first.")
 class OrderConnection:
-    edges: list[OrderEdge]
-    page_info: PageInfo
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    page: strawberry.Private[Page]
+
+    @strawberry.field
+    async def edges(self) -> list[OrderEdge]:
+        rows = await self._rows()
+        return [OrderEdge(node=order_from_document(v), cursor=encode_cursor(v)) for v in rows.items]
+
+    @strawberry.field
+    async def page_info(self) -> PageInfo:
+        rows = await self._rows()
+        return PageInfo(has_next_page=rows.has_next, end_cursor=rows.end_cursor)
 
     @strawberry.field(description="Orders matching, over all pages.")
     async def total_count(self) -> int:
         """Counted only when asked for."""
         try:
-            return await self.count()
+            return await self.page.count()
+        except ReadSideUnavailable as exc:
+            raise ServiceUnavailable("the read models") from exc
+
+    async def _rows(self) -> Rows:
+        """The page's orders, read once for edges and pageInfo, when either is asked for."""
+        try:
+            return await self.page.rows()
         except ReadSideUnavailable as exc:
             raise ServiceUnavailable("the read models") from exc
 
     @classmethod
-    def from_page(cls, page: Page) -> OrderConnection:
-        return cls(
-            edges=[
-                OrderEdge(node=order_from_document(v), cursor=encode_cursor(v)) for v in page.items
-            ],
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
-            count=page.count,
-        )
-
-    @classmethod
     def empty(cls) -> OrderConnection:
-        return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None), count=_none)
+        return cls(page=Page(rows=_no_rows, count=_none))

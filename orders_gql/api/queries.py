@@ -128,10 +128,7 @@ async def _page(
     models = await read_models(info, consistent_with)
     if models is None:
         return OrderConnection.empty()
-    try:
-        return OrderConnection.from_page(await rq.list_orders(models, spec, first, after))
-    except ReadSideUnavailable as exc:
-        raise ServiceUnavailable("the read models") from exc
+    return OrderConnection(page=rq.list_orders(models, spec, first, after))
 
 
 async def orders(

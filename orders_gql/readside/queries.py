@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pymongo import ASCENDING, DESCENDING
@@ -27,6 +28,7 @@ from .projection import cents
 from .transactions import run_transaction
 
 SEARCH_MAX = 100
+T = TypeVar("T")
 
 
 #: Past any order's total (100 items of 10,000 at 1,000,000.00 is 10**14
@@ -88,6 +90,13 @@ class OrderFilterSpec:
             ]
         return q
 
+    def counted_in_summary(self) -> bool:
+        """Whether the summary holds this filter's count: no filter but the
+        status (the summary counts the orders not deleted, and by status)."""
+        return all(
+            getattr(self, f.name) is None for f in dataclasses.fields(self) if f.name != "status"
+        )
+
 
 #: An order view as stored (BSON values: Decimal128, aware datetimes). Queries
 #: hand these on as they come: the projector wrote them from validated models,
@@ -96,13 +105,35 @@ StoredView = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class Page:
+class Rows:
+    """One page of a list: its orders, and where the next page starts."""
+
     items: list[StoredView]
     has_next: bool
     end_cursor: str | None
-    #: Counts the orders matching over all pages, when someone asks (a count
-    #: is a second pass over the matches, a scan for a search).
+
+
+@dataclass(frozen=True)
+class Page:
+    """A list's page and count, each read when someone asks for it: a request
+    for `totalCount` alone reads no page (a sorted find, which SecantusDB
+    answers by sorting every matching order), one for the page alone counts
+    nothing (a second pass over the matches, a scan for a search)."""
+
+    rows: Callable[[], Awaitable[Rows]]
     count: Callable[[], Awaitable[int]]
+
+
+def once(read: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+    """`read`, run at its first call; later calls await that same run."""
+    started: list[asyncio.Future[T]] = []
+
+    def call() -> Awaitable[T]:
+        if not started:
+            started.append(asyncio.ensure_future(read()))
+        return started[0]
+
+    return call
 
 
 def encode_cursor(view: StoredView) -> str:
@@ -122,9 +153,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 _NEWEST = [("order_date", DESCENDING), ("_id", DESCENDING)]
 
 
-async def list_orders(
-    models: ReadModels, spec: OrderFilterSpec, first: int, after: str | None
-) -> Page:
+def list_orders(models: ReadModels, spec: OrderFilterSpec, first: int, after: str | None) -> Page:
+    """A page of the orders `spec` matches, newest first, from `after` on
+    (a cursor: BadCursor when it is not one); nothing is read until asked."""
     base = spec.query()
     query = dict(base)
     if after is not None:
@@ -139,21 +170,32 @@ async def list_orders(
             ]
         }  # fmt: skip
     views = models.views.get_pymongo_collection()
-    with mongo_errors_as_unavailable():  # through pymongo, as stored (see StoredView)
-        cursor = views.find(query).sort(_NEWEST).limit(first + 1)
-        found: list[StoredView] = await cursor.to_list()
+
+    async def rows() -> Rows:
+        with mongo_errors_as_unavailable():  # through pymongo, as stored (see StoredView)
+            cursor = views.find(query).sort(_NEWEST).limit(first + 1)
+            found: list[StoredView] = await cursor.to_list()
+        items = found[:first]
+        return Rows(
+            items=items,
+            has_next=len(found) > first,
+            end_cursor=encode_cursor(items[-1]) if items else None,
+        )
 
     async def count() -> int:
+        if spec.counted_in_summary():
+            # The projection keeps these counts in the summary, written in the
+            # same transactions as the views: one document, where counting the
+            # views is a pass over every matching order (1.75 s at 60,000 on
+            # SecantusDB, which held the projection up meanwhile).
+            summary = await get_summary(models)
+            if spec.status is None:
+                return summary.total_orders
+            return summary.orders_by_status.get(spec.status, 0)
         with mongo_errors_as_unavailable():
             return int(await views.count_documents(base))
 
-    items = found[:first]
-    return Page(
-        items=items,
-        has_next=len(found) > first,
-        end_cursor=encode_cursor(items[-1]) if items else None,
-        count=count,
-    )
+    return Page(rows=once(rows), count=count)
 
 
 async def get_order(models: ReadModels, order_id: str) -> StoredView | None:

@@ -32,7 +32,9 @@ async def test_mongodb_down_is_service_unavailable_and_not_ready(settings: Setti
         mongodb_timeout_ms=200,
     )
     async with http_client(down) as client:
-        for query in ("{ orders { totalCount } }", "{ orderSummary { totalOrders } }",
+        for query in ("{ orders { totalCount } }", "{ orders { edges { cursor } } }",
+                      "{ ordersByStatus(status: PENDING) { pageInfo { hasNextPage } } }",
+                      "{ orderSummary { totalOrders } }",
                       '{ order(orderId: "o1") { orderId } }'):  # fmt: skip
             body = await gql(client, query)
             assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", body

@@ -313,3 +313,29 @@ async def test_an_order_shows_one_order_date_wherever_it_is_read(client: httpx.A
     assert read["order"] == {"orderDate": order["orderDate"], "updatedAt": order["updatedAt"]}
     assert read["orders"]["totalCount"] == 1
     assert read["orders"]["edges"] == [{"node": {"orderId": order["orderId"]}}]
+
+
+async def test_total_count_is_the_number_of_orders_every_filter_lists(
+    client: httpx.AsyncClient,
+) -> None:
+    """The counts of no filter and of a status alone come from the summary,
+    the others from the views: each equals what the list holds, deleted
+    orders left out, and follows cancelling and deleting."""
+    a = [(await create(client, email="a@example.com"))[0] for _ in range(3)]
+    b = [(await create(client, email="b@example.com", items=[("Desk", 1, "500.00")]))[0]
+         for _ in range(2)]  # fmt: skip
+    await change(client, a[0], "CONFIRMED")
+    await change(client, b[0], "CONFIRMED")
+    (await ok(client, CANCEL, id=a[1], reason="changed my mind"))
+    pos = (await ok(client, DELETE, id=b[1]))["deleteOrder"]["position"]
+    filters: list[dict[str, object]] = [
+        {}, {"status": "PENDING"}, {"status": "CONFIRMED"}, {"status": "CANCELLED"},
+        {"status": "DELIVERED"}, {"customerEmail": "a@example.com"},
+        {"status": "CONFIRMED", "customerEmail": "b@example.com"}, {"minAmount": "100"},
+    ]  # fmt: skip
+    counts = {}
+    for f in filters:
+        data = (await ok(client, ORDERS, filter=f, first=100, pos=pos))["orders"]
+        assert data["totalCount"] == len(data["edges"]), f
+        counts[str(f)] = data["totalCount"]
+    assert list(counts.values()) == [4, 1, 2, 1, 0, 3, 1, 1]
