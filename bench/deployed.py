@@ -39,9 +39,9 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
             pids["mongo"] = _pid(srv.mongo)
         for projector in _spawned_by(api):  # serve's projector process
             pids["projector"] = projector
-        before = {k: cpu_seconds(p) for k, p in pids.items()}
+        before = _cpu(pids)
         burst = run_load("127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload")
-        used = {k: cpu_seconds(p) - before[k] for k, p in pids.items()}
+        used = _cpu(pids, since=before)
         rows.append(
             Row(
                 "createOrder over HTTP as deployed (serve, its projector process), 32 clients",
@@ -50,23 +50,22 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
                 "/s",
                 target="> 1000",
                 extra=latency_extra(burst)
-                | {
-                    f"cpu_{k}_ms_per_order": 1000 * v / max(1, burst.requests)
-                    for k, v in used.items()
-                }
+                | _per_order(used, burst.requests)
                 | {"typename_per_s_same_server": typename.rate},
             )
         )
-        before = {k: cpu_seconds(p) for k, p in pids.items()}
+        before = _cpu(pids)
         lag = _burst_lag(srv, port, log, burst, seconds)
-        lag.extra |= {f"catch_up_cpu_{k}_s": cpu_seconds(p) - before[k] for k, p in pids.items()}
+        lag.extra |= {f"catch_up_cpu_{k}_s": v for k, v in _cpu(pids, since=before).items()}
         rows.append(lag)
         half = burst.rate / 2
         with _GroupWatch(srv.redis.url, log) as watch:
+            before = _cpu(pids)
             steady = run_load(
                 "127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload",
                 rate=half, positions=True,
             )  # fmt: skip
+            used = _cpu(pids, since=before)
             time.sleep(1.0)
         lags = watch.lags(steady)
         rows.append(
@@ -80,10 +79,22 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
                     "p50_ms": percentile(lags, 0.5) * 1000,
                     "rate_per_s": steady.rate,
                     "never_visible": len(steady.positions) - len(lags),
-                },
+                }
+                # what bounds it: each process's CPU, SecantusDB's share of its one core
+                | _per_order(used, steady.requests)
+                | ({"mongo_core_busy": used["mongo"] / seconds} if "mongo" in used else {}),
             )
         )
     return rows
+
+
+def _cpu(pids: dict[str, int], since: dict[str, float] | None = None) -> dict[str, float]:
+    """CPU seconds each process used in all, or `since` a first reading."""
+    return {k: cpu_seconds(p) - (since or {}).get(k, 0.0) for k, p in pids.items()}
+
+
+def _per_order(used: dict[str, float], orders: int) -> dict[str, float]:
+    return {f"cpu_{k}_ms_per_order": 1000 * v / max(1, orders) for k, v in used.items()}
 
 
 def _spawned_by(parent: int) -> list[int]:
