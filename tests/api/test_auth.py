@@ -184,6 +184,15 @@ async def test_customers_list_only_their_own_orders(secured: httpx.AsyncClient) 
     mine = await gql(secured, LIST, {"pos": pos}, headers=ADA)
     emails = {e["node"]["customerEmail"] for e in mine["data"]["orders"]["edges"]}
     assert emails == {"ada@example.com"}
+    # counted among their own orders too, not from the shop's summary
+    assert mine["data"]["orders"]["totalCount"] == 1
+    pending = await gql(
+        secured,
+        "query($p: String){ ordersByStatus(status: PENDING, consistentWith: $p) { totalCount } }",
+        {"p": pos},
+        headers=ADA,
+    )
+    assert pending["data"]["ordersByStatus"]["totalCount"] == 1, pending
     theirs = await gql(secured, LIST, {"email": "bob@example.com", "pos": pos}, headers=ADA)
     assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     everyone = await gql(secured, LIST, {"pos": pos}, headers=STAFF)
