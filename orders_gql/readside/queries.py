@@ -125,13 +125,17 @@ class Page:
 
 
 def once(read: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
-    """`read`, run at its first call; later calls await that same run."""
+    """`read`, run at its first call; later calls await that same run. An
+    awaiter that is cancelled leaves the run to the others."""
     started: list[asyncio.Future[T]] = []
 
     def call() -> Awaitable[T]:
         if not started:
-            started.append(asyncio.ensure_future(read()))
-        return started[0]
+            task = asyncio.ensure_future(read())
+            # its error is its awaiters' to raise, also when they were all cancelled
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            started.append(task)
+        return asyncio.shield(started[0])
 
     return call
 

@@ -6,6 +6,7 @@ hold (a workload of creates, status changes, cancels and deletes)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from pymongo import AsyncMongoClient, monitoring
 from orders_gql.embedded import EmbeddedMongo
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import queries as rq
+from orders_gql.readside.batch import ReadSideUnavailable
 from orders_gql.readside.generations import ReadModels
 from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
@@ -120,3 +122,42 @@ async def test_the_page_is_read_once_and_only_when_asked_for(
         if rows.end_cursor is not None:  # the next page goes on from there
             after = await rq.list_orders(models, spec, 100, rows.end_cursor).rows()
             assert [v["_id"] for v in after.items] == matching[5:]
+
+
+async def test_a_read_shared_by_two_fields_outlives_one_that_is_cancelled() -> None:
+    calls = []
+
+    async def read() -> str:
+        calls.append(1)
+        await asyncio.sleep(0.05)
+        return "rows"
+
+    shared = rq.once(read)
+    edges = asyncio.ensure_future(shared())
+    page_info = asyncio.ensure_future(shared())
+    await asyncio.sleep(0.01)
+    edges.cancel()
+
+    assert await page_info == "rows"
+    assert calls == [1]
+
+
+async def test_a_failed_read_whose_fields_were_cancelled_reports_nothing_unretrieved() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+
+    async def read() -> str:
+        await asyncio.sleep(0.02)
+        raise ReadSideUnavailable("down")
+
+    try:
+        edges = asyncio.ensure_future(rq.once(read)())
+        await asyncio.sleep(0.005)
+        edges.cancel()
+        await asyncio.sleep(0.05)  # the read fails with nobody waiting
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []
