@@ -191,12 +191,18 @@ class ReadStore:
         for `write_customers`."""
         deadline = time.monotonic() + 30
         conflicting_since: float | None = None
+        read_all = False
         while time.monotonic() < deadline:
             try:
                 return await run_transaction(
                     self.client,
-                    lambda s: self.apply_in_session(
-                        s, deliveries, generation, seen or {}, defer_customers=defer_customers
+                    functools.partial(
+                        self.apply_in_session,
+                        deliveries=deliveries,
+                        generation=generation,
+                        seen=seen or {},
+                        defer_customers=defer_customers,
+                        read_all=read_all,
                     ),
                     session=session,
                     on_conflict=on_conflict,
@@ -204,6 +210,9 @@ class ReadStore:
             except Paused:
                 await asyncio.sleep(0.01)  # a rebuild is switching generations
             except (Sealed, Conflict) as exc:
+                if isinstance(exc, Conflict) and not read_all:
+                    read_all = True  # a view taken for new was there: again, reading each
+                    continue
                 if generation is not None:
                     raise
                 # the active generation changed, or a racing writer: again. The
@@ -253,7 +262,14 @@ class ReadStore:
         seen: dict[int, str],
         *,
         defer_customers: bool = False,
+        read_all: bool = True,
     ) -> Outcome:
+        """Apply `deliveries` in `session`'s transaction (see apply). Unless
+        `read_all`, the views of orders whose first event here is their
+        creation are not read: they have none, but when these events come
+        again (redelivered after a crash before their acknowledgement, or
+        applied by a racing projector meanwhile), and then inserting the view
+        raises Conflict, and the caller applies the batch again reading them."""
         gen = generation
         if gen is None:
             pointer = await self.pointer.find_one({"_id": ACTIVE_ID}, session=session)
@@ -270,7 +286,8 @@ class ReadStore:
         by_order: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_order[d.event.order_id].append(d)
-        stored = await find_views(models.views, list(by_order), session)
+        unseen = set() if read_all else {o for o, ds in by_order.items() if _created_here(ds)}
+        stored = await find_views(models.views, [o for o in by_order if o not in unseen], session)
         before = stored.lean
         outcome = Outcome(gen)
         after: dict[str, OrderViewFields] = {}
@@ -322,6 +339,11 @@ class ReadStore:
         )
         if result.matched_count != 1:
             raise Sealed(gen)
+
+
+def _created_here(deliveries: list[Delivery]) -> bool:
+    """Whether these events of one order start with its creation (version 1)."""
+    return min(d.event.version for d in deliveries) == 1
 
 
 def now() -> datetime:

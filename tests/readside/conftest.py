@@ -16,6 +16,8 @@ from orders_gql.readside.keys import ProjectorKeys
 from orders_gql.readside.projector import Projector, ProjectorConfig
 from orders_gql.readside.store import ReadStore
 
+from .helpers import Commands
+
 
 @pytest.fixture
 async def mongo(mongo_server: EmbeddedMongo) -> AsyncIterator[AsyncMongoClient[Any]]:
@@ -43,3 +45,15 @@ def make_projector(
         return Projector(redis, read_store, store, pkeys, ProjectorConfig(**settings), name)
 
     return make
+
+
+@pytest.fixture
+async def watched(
+    mongo_server: EmbeddedMongo, mongo_db: str
+) -> AsyncIterator[tuple[ReadStore, Commands]]:
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        mongo_server.url, tz_aware=True, event_listeners=[commands]
+    )
+    yield ReadStore(client, mongo_db), commands
+    await client.close()

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from pymongo import monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from orders_gql.domain.model import Order, fold
@@ -122,3 +123,19 @@ async def active(store: ReadStore) -> ReadModels:
     models = await store.active()
     assert models is not None
     return models
+
+
+class Commands(monitoring.CommandListener):
+    """The commands sent, as (name, collection)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.sent.append((event.command_name, str(event.command.get(event.command_name))))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass

@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from pymongo import AsyncMongoClient, monitoring
-
-from orders_gql.embedded import EmbeddedMongo
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.readside import queries as rq
 from orders_gql.readside.batch import ReadSideUnavailable
@@ -22,35 +17,7 @@ from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
 
 from . import workload
-from .helpers import active
-
-
-class Commands(monitoring.CommandListener):
-    """The commands sent, as (name, collection)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.sent.append((event.command_name, str(event.command.get(event.command_name))))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-@pytest.fixture
-async def watched(
-    mongo_server: EmbeddedMongo, mongo_db: str
-) -> AsyncIterator[tuple[ReadStore, Commands]]:
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        mongo_server.url, tz_aware=True, event_listeners=[commands]
-    )
-    yield ReadStore(client, mongo_db), commands
-    await client.close()
+from .helpers import Commands, active
 
 
 async def _projected(
