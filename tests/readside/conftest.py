@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from redis.asyncio import Redis
 
 from orders_gql.embedded import EmbeddedMongo
@@ -48,12 +48,27 @@ def make_projector(
 
 
 @pytest.fixture
-async def watched(
-    mongo_server: EmbeddedMongo, mongo_db: str
-) -> AsyncIterator[tuple[ReadStore, Commands]]:
+async def client_with(
+    mongo_server: EmbeddedMongo,
+) -> AsyncIterator[Callable[[monitoring.CommandListener], AsyncMongoClient[Any]]]:
+    """Clients of the test server that tell `listener` every command they send."""
+    clients: list[AsyncMongoClient[Any]] = []
+
+    def make(listener: monitoring.CommandListener) -> AsyncMongoClient[Any]:
+        clients.append(
+            AsyncMongoClient(mongo_server.url, tz_aware=True, event_listeners=[listener])
+        )
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+def watched(
+    client_with: Callable[[monitoring.CommandListener], AsyncMongoClient[Any]], mongo_db: str
+) -> tuple[ReadStore, Commands]:
+    """A ReadStore whose commands are recorded."""
     commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        mongo_server.url, tz_aware=True, event_listeners=[commands]
-    )
-    yield ReadStore(client, mongo_db), commands
-    await client.close()
+    return ReadStore(client_with(commands), mongo_db), commands

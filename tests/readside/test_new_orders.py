@@ -6,6 +6,7 @@ the batch is applied again reading every view, and changes nothing twice."""
 from __future__ import annotations
 
 from orders_gql.eventstore.redis_store import RedisEventStore
+from orders_gql.readside.generations import ReadModels
 from orders_gql.readside.store import Delivery, ReadStore
 from orders_gql.service import OrderService
 
@@ -17,15 +18,21 @@ async def _log(store: RedisEventStore) -> list[Delivery]:
     return [Delivery(s.event, s.position) for s in await store.read_log(count=10_000)]
 
 
+async def _workload(
+    read_store: ReadStore, service: OrderService, store: RedisEventStore, seed: int
+) -> tuple[ReadModels, list[Delivery]]:
+    """Thirty orders' events in the log, and the (empty) read models to apply them to."""
+    await workload.run(service, workload.script(30, seed=seed))
+    await read_store.ensure_active()
+    return await active(read_store), await _log(store)
+
+
 async def test_a_batch_of_new_orders_reads_none_of_their_views(
     watched: tuple[ReadStore, Commands], service: OrderService, store: RedisEventStore
 ) -> None:
     read_store, commands = watched
-    await workload.run(service, workload.script(30, seed=3))
-    await read_store.ensure_active()
-    models = await active(read_store)
+    models, log = await _workload(read_store, service, store, seed=3)
     views = models.views.get_pymongo_collection().name
-    log = await _log(store)
     created = [d for d in log if d.event.version == 1]
     commands.sent.clear()
 
@@ -46,10 +53,7 @@ async def test_creations_delivered_again_change_nothing(
     watched: tuple[ReadStore, Commands], service: OrderService, store: RedisEventStore
 ) -> None:
     read_store, commands = watched
-    await workload.run(service, workload.script(30, seed=4))
-    await read_store.ensure_active()
-    models = await active(read_store)
-    log = await _log(store)
+    models, log = await _workload(read_store, service, store, seed=4)
     await read_store.apply(log)
     before = await documents(models)
     views = models.views.get_pymongo_collection().name

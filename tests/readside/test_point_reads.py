@@ -5,13 +5,12 @@ read side's error, and a cancelled read leaves the others be."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from orders_gql.embedded import EmbeddedMongo
 from orders_gql.readside import queries as rq
 from orders_gql.readside.batch import ReadSideUnavailable
 from orders_gql.readside.generations import ReadModels
@@ -39,21 +38,18 @@ class Finds(monitoring.CommandListener):
 
 @pytest.fixture
 async def watched(
-    mongo_server: EmbeddedMongo, mongo_db: str
-) -> AsyncIterator[tuple[ReadModels, Finds]]:
+    client_with: Callable[[monitoring.CommandListener], AsyncMongoClient[Any]], mongo_db: str
+) -> tuple[ReadModels, Finds]:
+    """Eight views (one deleted), read through a client whose finds are recorded."""
     finds = Finds()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        mongo_server.url, tz_aware=True, event_listeners=[finds]
-    )
-    models = await ReadStore(client, mongo_db).create_generation()
+    models = await ReadStore(client_with(finds), mongo_db).create_generation()
     views = models.views.get_pymongo_collection()
     await views.insert_many(
         [{"_id": f"o{n}", "customer_email": f"c{n}@example.com", "deleted": n == 3}
          for n in range(8)]
     )  # fmt: skip
     finds.asked.clear()
-    yield models, finds
-    await client.close()
+    return models, finds
 
 
 async def test_reads_that_arrive_together_are_one_query(
