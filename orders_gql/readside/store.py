@@ -266,10 +266,10 @@ class ReadStore:
     ) -> Outcome:
         """Apply `deliveries` in `session`'s transaction (see apply). Unless
         `read_all`, the views of orders whose first event here is their
-        creation are not read: they have none, but when these events come
-        again (redelivered after a crash before their acknowledgement, or
-        applied by a racing projector meanwhile), and then inserting the view
-        raises Conflict, and the caller applies the batch again reading them."""
+        creation are not read: they have none, unless these events come again
+        (redelivered after a crash before their acknowledgement, or applied
+        meanwhile by a racing projector); then inserting the view raises
+        Conflict, and the caller applies the batch again reading every view."""
         gen = generation
         if gen is None:
             pointer = await self.pointer.find_one({"_id": ACTIVE_ID}, session=session)
