@@ -5,8 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from ..readside.queries import Page, Rows, encode_cursor
-from ..readside.store import ReadSideUnavailable
-from .errors import ServiceUnavailable
+from .errors import read_models_answer
 from .readtypes import order_from_document
 from .types import Order
 
@@ -48,17 +47,13 @@ class OrderConnection:
     @strawberry.field(description="Orders matching, over all pages.")
     async def total_count(self) -> int:
         """Counted only when asked for."""
-        try:
+        with read_models_answer():
             return await self.page.count()
-        except ReadSideUnavailable as exc:
-            raise ServiceUnavailable("the read models") from exc
 
     async def _rows(self) -> Rows:
         """The page's orders, read once for edges and pageInfo, when either is asked for."""
-        try:
+        with read_models_answer():
             return await self.page.rows()
-        except ReadSideUnavailable as exc:
-            raise ServiceUnavailable("the read models") from exc
 
     @classmethod
     def empty(cls) -> OrderConnection:

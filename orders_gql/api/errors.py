@@ -3,12 +3,15 @@ infrastructure failures become top-level GraphQL errors with a code."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from enum import Enum
 
 import strawberry
 from graphql import GraphQLError
 
 from ..domain import errors as domain
+from ..readside.batch import ReadSideUnavailable
 from ..service import check_order_id
 from .types import OrderStatus
 
@@ -104,6 +107,16 @@ class ServiceUnavailable(GraphQLError):
             f"{what}: unavailable{done}, retry later",
             extensions={"code": "SERVICE_UNAVAILABLE"},
         )
+
+
+@contextlib.contextmanager
+def read_models_answer() -> Iterator[None]:
+    """A read of the read models that fails for want of MongoDB answers
+    SERVICE_UNAVAILABLE (a client may retry; a read writes nothing)."""
+    try:
+        yield
+    except ReadSideUnavailable as exc:
+        raise ServiceUnavailable("the read models") from exc
 
 
 class NotReplicatedError(GraphQLError):

@@ -25,7 +25,7 @@ from ..readside.store import ReadSideUnavailable
 from .auth import Forbidden, Role
 from .connection import OrderConnection
 from .context import Info
-from .errors import BadUserInput, ServiceUnavailable, order_id_argument
+from .errors import BadUserInput, ServiceUnavailable, order_id_argument, read_models_answer
 from .history import order_from_events
 from .readtypes import CustomerStats, OrderSummary, order_from_document
 from .types import Order, OrderStatus
@@ -196,10 +196,8 @@ async def order(
     models = await read_models(info, consistent_with)
     if models is None:
         return None
-    try:
+    with read_models_answer():
         view = await rq.get_order(models, str(order_id))
-    except ReadSideUnavailable as exc:
-        raise ServiceUnavailable("the read models") from exc
     if view is None or not who.may_see(view["customer_email"]):
         return None  # another customer's order reads as if it did not exist
     return order_from_document(view)
@@ -208,10 +206,8 @@ async def order(
 async def order_summary(info: Info, consistent_with: ConsistentWith = None) -> OrderSummary:
     info.context.require(Role.STAFF, Role.ADMIN, what="orderSummary")
     models = await read_models(info, consistent_with)
-    try:
+    with read_models_answer():
         doc = await rq.get_summary(models) if models is not None else None
-    except ReadSideUnavailable as exc:
-        raise ServiceUnavailable("the read models") from exc
     return OrderSummary.from_doc(doc or EmptySummary())
 
 
@@ -225,7 +221,5 @@ async def top_customers(
     models = await read_models(info, consistent_with)
     if models is None:
         return []
-    try:
+    with read_models_answer():
         return [CustomerStats.from_doc(c) for c in await rq.top_customers(models, limit)]
-    except ReadSideUnavailable as exc:
-        raise ServiceUnavailable("the read models") from exc
