@@ -13,7 +13,15 @@ from redis import Redis
 
 from orders_gql.readside.positions import key as position_key
 
-from .harness import SERVER_PIDS, Row, Servers, api_server, cpu_seconds, graphql
+from .harness import (
+    SERVER_PIDS,
+    Row,
+    Servers,
+    api_server,
+    cpu_seconds,
+    graphql,
+    machine_cpu_seconds,
+)
 from .loadgen import LoadResult, percentile, run_load
 from .write_side import TYPENAME, create_body, latency_extra, warm
 
@@ -80,17 +88,21 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
                     "rate_per_s": steady.rate,
                     "never_visible": len(steady.positions) - len(lags),
                 }
-                # what bounds it: each process's CPU, SecantusDB's share of its one core
+                # what bounds it: each process's CPU, SecantusDB's share of its
+                # one core, and how many of the machine's cores were busy
                 | _per_order(used, steady.requests)
-                | ({"mongo_core_busy": used["mongo"] / seconds} if "mongo" in used else {}),
+                | ({"mongo_core_busy": used["mongo"] / seconds} if "mongo" in used else {})
+                | {"machine_cores_busy": used["machine"] / seconds},
             )
         )
     return rows
 
 
 def _cpu(pids: dict[str, int], since: dict[str, float] | None = None) -> dict[str, float]:
-    """CPU seconds each process used in all, or `since` a first reading."""
-    return {k: cpu_seconds(p) - (since or {}).get(k, 0.0) for k, p in pids.items()}
+    """CPU seconds each process, and the whole machine (`machine`: the load
+    generator and the benchmark too), used in all, or `since` a first reading."""
+    now = {k: cpu_seconds(p) for k, p in pids.items()} | {"machine": machine_cpu_seconds()}
+    return {k: v - (since or {}).get(k, 0.0) for k, v in now.items()}
 
 
 def _per_order(used: dict[str, float], orders: int) -> dict[str, float]:

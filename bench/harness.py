@@ -68,6 +68,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds all cores spent busy so far: user, nice, system, irq and
+    softirq of /proc/stat's first line (Linux), not idle, I/O wait or steal."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class ExternalMongo:
     """A MongoDB the bench did not start (`--mongodb-url`), e.g. compose.yaml's mongod."""
