@@ -40,6 +40,8 @@ from orders_gql.eventstore.keys import KeySpace
 from orders_gql.eventstore.redis_store import RedisEventStore
 from orders_gql.service import OrderService
 
+from .harness import cpu_seconds
+
 PREFIX = "bench"
 QUERY = "subscription($after: String) { orderEvents(after: $after) { position } }"
 
@@ -62,15 +64,6 @@ def server_env(redis_url: str) -> dict[str, str]:
         "ORDERS_LOG_LEVEL": "warning",
         "ORDERS_AUTH": "off",
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux; nan elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
