@@ -12,7 +12,9 @@ The API process looks after it: a projector process that exits is started
 again (after 1 s, doubling up to 30 s while it keeps exiting within a
 minute); it is stopped with the API (SIGTERM: it completes its batch first;
 it leaves SIGINT, which Ctrl-C sends the whole process group, to the API)
-and stops by itself when the API process is gone. The events it projects
+and stops by itself when the API process is gone. A SIGTERM to the whole
+group (`systemctl stop`, `timeout`) stops it with the API: once the API is
+stopping (`stopping`), an exit is not one to start another after. The events it projects
 are counted in the API's `/metrics`.
 """
 
@@ -55,6 +57,7 @@ class ProjectorProcess:
         self._reported = 0
         self._process: BaseProcess | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def pid(self) -> int | None:
@@ -84,6 +87,12 @@ class ProjectorProcess:
             signal.signal(signal.SIGINT, previous)
         return process
 
+    def stopping(self) -> None:
+        """The API process is stopping (it got a signal to): the projector
+        process, which may have got the same signal, is not started again.
+        Safe to call from a signal handler."""
+        self._stopping = True
+
     async def _supervise(self) -> None:
         delay = FIRST_RESTART_S
         while True:
@@ -92,6 +101,8 @@ class ProjectorProcess:
             assert process is not None
             while process.is_alive():
                 await asyncio.sleep(TICK_S)
+            if self._stopping:
+                return
             if time.monotonic() - started >= STEADY_S:
                 delay = FIRST_RESTART_S
             log.warning(
@@ -99,6 +110,8 @@ class ProjectorProcess:
                 process.pid, process.exitcode, delay,
             )  # fmt: skip
             await asyncio.sleep(delay)
+            if self._stopping:
+                return
             delay = min(delay * 2, LONGEST_RESTART_S)
             self._process = self._spawn()
 
@@ -115,6 +128,7 @@ class ProjectorProcess:
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Ask the process to stop after its current batch; kill it after `timeout`."""
+        self._stopping = True
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

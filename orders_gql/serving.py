@@ -15,6 +15,7 @@ import asyncio
 import gc
 import socket
 from collections.abc import Sequence
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,6 +32,14 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.hub = hub
         self.freeze_startup = freeze_startup
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """uvicorn's signal handler: the projector process (a process group's
+        SIGTERM reaches it too) is now stopping with this one."""
+        super().handle_exit(sig, frame)
+        process = getattr(getattr(self.config.app, "state", None), "projector_process", None)
+        if process is not None:
+            process.stopping()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)

@@ -221,6 +221,20 @@ def test_ctrl_c_stops_both_processes_once(serve: Any, tmp_path: Path, after: flo
     assert "starting another" not in log and "Traceback" not in log, log
 
 
+def test_sigterm_to_the_process_group_stops_both_quietly(serve: Any, tmp_path: Path) -> None:
+    """What `systemctl stop` (its whole control group) and `timeout` send: the
+    projector process gets the SIGTERM too and stops on its own, which is no
+    exit to restart it after (nor to warn of) while the API stops as well."""
+    api, child = serve()
+    time.sleep(1.5)  # up and running
+    os.killpg(api.pid, signal.SIGTERM)
+    api.wait(30)
+    wait_gone(child, "the projector process outlived the API")
+    assert spawned(api.pid) == []
+    log = (tmp_path / "serve.log").read_text()
+    assert "starting another" not in log and "Traceback" not in log, log
+
+
 def test_the_mode_is_read_from_the_environment() -> None:
     assert Settings.from_env({}).projector_mode == "process"
     assert Settings.from_env({"ORDERS_PROJECTOR_MODE": "thread"}).projector_mode == "thread"
