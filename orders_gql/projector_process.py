@@ -14,8 +14,8 @@ minute); it is stopped with the API (SIGTERM: it completes its batch first;
 it leaves SIGINT, which Ctrl-C sends the whole process group, to the API)
 and stops by itself when the API process is gone. A SIGTERM to the whole
 group (`systemctl stop`, `timeout`) stops it with the API: once the API is
-stopping (`stopping`), an exit is not one to start another after. The events it projects
-are counted in the API's `/metrics`.
+stopping (`stopping`), an exit is not one to start another after. The
+events it projects are counted in the API's `/metrics`.
 """
 
 from __future__ import annotations
