@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from .cli_demo import add_commands as add_demo_commands
 from .cli_tools import CliError, add_data_dir, resolve_urls
@@ -34,6 +34,9 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
 
     started: list[Server] = []
     watchdog: Watchdog | None = None
+    held = None
+    if not settings.redis_url or not settings.mongodb_url:
+        held = hold_data_dir(settings.data_dir)
     try:
         if not settings.redis_url:
             redis = EmbeddedRedis(
@@ -75,6 +78,35 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             (settings.data_dir / "servers.json").unlink(missing_ok=True)
         for server in reversed(started):
             server.stop()
+        if held is not None:
+            held.close()  # the lock goes with it
+
+
+def hold_data_dir(data_dir: Path) -> IO[str]:
+    """The data folder for this process alone, while the returned file is
+    open: two embedded Redis servers on one AOF folder would append to the
+    same files (SecantusDB refuses a second opener itself, but only after the
+    Redis one started). The lock is the kernel's (flock), so it goes with the
+    process however that ends; the file names the holder's pid."""
+    import fcntl  # POSIX, as the embedded servers
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(data_dir / "serve.lock", "a+")  # noqa: SIM115 (held until closed)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise CliError(
+            f"{data_dir} is in use by another `orders-gql serve` (pid {holder}): stop it, "
+            "or give this one a folder of its own with --data-dir"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:

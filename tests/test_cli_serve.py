@@ -108,6 +108,33 @@ def test_serve_with_embedded_servers_keeps_data_across_restarts(serve) -> None: 
     assert stop() == 0
 
 
+def test_a_second_serve_on_the_same_data_folder_is_refused(serve) -> None:  # type: ignore[no-untyped-def]
+    """Two embedded Redis servers on one AOF folder would append to the same
+    files; the second `serve` stops before it starts anything."""
+    start, stop, data_dir = serve
+    base = start()
+    recorded = (data_dir / "servers.json").read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERS_")}
+    second = subprocess.run(
+        [sys.executable, "-m", "orders_gql", "serve", "--port", str(free_port()),
+         "--data-dir", str(data_dir)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert second.returncode == 2, second.stderr
+    said = second.stderr.strip().splitlines()[-1]
+    assert said.startswith("orders-gql: ") and str(data_dir) in said and "--data-dir" in said
+    assert "Traceback" not in second.stderr, second.stderr
+    # the first one's servers and records are as they were, and it still serves
+    assert (data_dir / "servers.json").read_text() == recorded
+    # no second Redis-compatible server was started on its AOF folder
+    assert (data_dir / "redis" / "redis.log").read_text().count("is starting") == 1
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    assert stop() == 0
+    base = start()  # and once it stopped, the folder is free again
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    assert stop() == 0
+
+
 def _redis_on(port: str) -> int:
     """The pid of the Redis-compatible server on `port` (it retitles itself
     "redis-server 127.0.0.1:PORT", or valkey-server)."""
