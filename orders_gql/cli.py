@@ -109,6 +109,18 @@ def hold_data_dir(data_dir: Path) -> IO[str]:
     return lock
 
 
+def port_number(text: str) -> int:
+    """A TCP port to listen on, for argparse: uvicorn took 99999 and said it
+    ran there."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 1-65535, not {text!r}")
+    return port
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -212,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ORDERS_MONGODB_URL are set)",
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000)
     serve.add_argument("--data-dir", help="folder of the embedded servers' data")
     serve.add_argument(
         "--workers", type=int, default=1, help="API processes accepting on the one port"

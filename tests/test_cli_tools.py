@@ -74,6 +74,15 @@ def test_bad_setting_is_one_line() -> None:
     assert out.stderr.strip() == "orders-gql: ORDERS_PARTITIONS must be a whole number, not 'many'"
 
 
+def test_serve_refuses_a_port_that_cannot_be_and_starts_nothing(tmp_path: Path) -> None:
+    for port in ("99999", "0", "-1", "http"):
+        out = cli("serve", "--port", port, "--data-dir", str(tmp_path / "data"))
+        assert out.returncode == 2, out.stderr
+        assert "argument --port: must be a port number, 1-65535" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "data").exists()  # no embedded server was started
+
+
 def test_every_command_has_help() -> None:
     for command in (
         "serve",
