@@ -1,10 +1,17 @@
-"""A progress bar for long commands: done/total, rate and ETA, on stderr."""
+"""A progress bar for long commands: done/total, rate and ETA, on stderr.
+
+On a terminal it is redrawn in place; in a log (a file, a pipe, a job's
+output, where each redraw would pile onto one line) it is a whole line every
+LOG_EVERY_S seconds, and the last state at the end."""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import TextIO
+
+#: Seconds between the lines of a bar that is not on a terminal.
+LOG_EVERY_S = 10.0
 
 
 class ProgressBar:
@@ -15,16 +22,25 @@ class ProgressBar:
         self.unit = unit
         self.stream = stream or sys.stderr
         self.started = time.monotonic()
-        self._drawn = 0.0
+        isatty = getattr(self.stream, "isatty", None)
+        self.interactive = bool(isatty and isatty())
+        #: When the bar was last written: on a terminal at once, in a log
+        #: after LOG_EVERY_S.
+        self._drawn = 0.0 if self.interactive else self.started
         self._last = (0, 0)
 
     def __call__(self, done: int, total: int) -> None:
         self._last = (done, total)
         now = time.monotonic()
-        if now - self._drawn < 0.1 and done < total:
-            return
+        if self.interactive:
+            if now - self._drawn < 0.1 and done < total:
+                return
+            self.stream.write("\r" + self.line(done, total, now - self.started))
+        else:  # the last state is finish()'s
+            if now - self._drawn < LOG_EVERY_S or done >= total:
+                return
+            self.stream.write(self.line(done, total, now - self.started) + "\n")
         self._drawn = now
-        self.stream.write("\r" + self.line(done, total, now - self.started))
         self.stream.flush()
 
     def line(self, done: int, total: int, elapsed: float) -> str:
@@ -39,7 +55,8 @@ class ProgressBar:
 
     def finish(self) -> None:
         done, total = self._last
-        self.stream.write("\r" + self.line(done, total, time.monotonic() - self.started) + "\n")
+        line = self.line(done, total, time.monotonic() - self.started) + "\n"
+        self.stream.write("\r" + line if self.interactive else line)
         self.stream.flush()
 
 
