@@ -141,6 +141,15 @@ class Settings:
         ):
             if path is not None and not path.is_file():
                 raise SettingsError(f"{name}: no such file: {path}")
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) < 32:
+            raise SettingsError(
+                "ORDERS_JWT_SECRET must be at least 32 bytes: HS256 needs a key as long as "
+                "its hash (RFC 7518 3.2); `openssl rand -hex 32` makes one"
+            )
+        if self.api_keys_file is not None or self.jwks_file is not None:
+            from .api.auth import check_credential_files  # reads them as the API will
+
+            check_credential_files(self.api_keys_file, self.jwks_file)
 
     @property
     def allowed_origins(self) -> list[str]:

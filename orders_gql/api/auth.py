@@ -24,6 +24,8 @@ from typing import Any
 import jwt
 from graphql import GraphQLError
 
+from ..settings import SettingsError
+
 
 class Role(StrEnum):
     CUSTOMER = "customer"
@@ -93,6 +95,60 @@ def _role(value: Any) -> Role:
         raise AuthenticationFailed(f"unknown role {value!r}") from None
 
 
+def _json_file(name: str, path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise SettingsError(f"{name}: {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # JSONDecodeError, or not UTF-8
+        raise SettingsError(f"{name}: {path}: is not JSON ({exc})") from None
+
+
+def read_api_keys(path: Path) -> dict[str, dict[str, str]]:
+    """ORDERS_API_KEYS_FILE: {"<key or sha256:hex>": {"name", "role", "email"}},
+    each optional; refused at start-up (SettingsError) when it is not that."""
+    keys = _json_file("ORDERS_API_KEYS_FILE", path)
+    shape = "must be a JSON object of key -> {name, role, email}"
+    if not isinstance(keys, dict) or not all(
+        isinstance(entry, dict) and all(isinstance(v, str) for v in entry.values())
+        for entry in keys.values()
+    ):
+        raise SettingsError(f"ORDERS_API_KEYS_FILE: {path}: {shape}")
+    for entry in keys.values():
+        role = entry.get("role", Role.STAFF.value)
+        if role not in set(Role):
+            known = ", ".join(r.value for r in Role)
+            raise SettingsError(
+                f"ORDERS_API_KEYS_FILE: {path}: unknown role {role!r} (one of {known})"
+            )
+    return keys
+
+
+def read_jwks(path: Path) -> dict[str, Any]:
+    """ORDERS_JWKS_FILE: a JWK set ({"keys": [...]}, public keys with a `kid`);
+    refused at start-up (SettingsError) when it is not one."""
+    jwks = _json_file("ORDERS_JWKS_FILE", path)
+    try:
+        jwt.PyJWKSet.from_dict(jwks)
+    except (
+        jwt.exceptions.PyJWKSetError,
+        jwt.exceptions.PyJWKError,
+        TypeError,
+        AttributeError,
+    ) as exc:
+        raise SettingsError(f"ORDERS_JWKS_FILE: {path}: is not a JWK set ({exc})") from None
+    return dict(jwks)
+
+
+def check_credential_files(api_keys_file: Path | None, jwks_file: Path | None) -> None:
+    """Read the credential files as the API will, so that a bad one stops
+    start-up (Settings.check) instead of the first request."""
+    if api_keys_file is not None:
+        read_api_keys(api_keys_file)
+    if jwks_file is not None:
+        read_jwks(jwks_file)
+
+
 class Authenticator:
     """Verifies bearer tokens and API keys; `enabled=False` lets everyone in."""
 
@@ -128,8 +184,8 @@ class Authenticator:
         issuer: str | None = None,
         audience: str | None = None,
     ) -> Authenticator:
-        jwks = json.loads(jwks_file.read_text()) if jwks_file else None
-        keys = json.loads(api_keys_file.read_text()) if api_keys_file else None
+        jwks = read_jwks(jwks_file) if jwks_file else None
+        keys = read_api_keys(api_keys_file) if api_keys_file else None
         return cls(
             enabled=enabled,
             jwt_secret=jwt_secret,

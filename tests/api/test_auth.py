@@ -178,6 +178,36 @@ def test_a_production_setup_without_auth_refuses_to_start(settings: Settings) ->
         Settings.from_env({"ORDERS_AUTH": "on"})
 
 
+def test_a_jwt_secret_shorter_than_its_hash_refuses_to_start() -> None:
+    # RFC 7518 3.2: an HS256 key at least as long as the hash, 32 bytes
+    with pytest.raises(SettingsError, match="ORDERS_JWT_SECRET must be at least 32 bytes"):
+        Settings.from_env({"ORDERS_JWT_SECRET": "short"})
+    Settings.from_env({"ORDERS_JWT_SECRET": SECRET})
+
+
+@pytest.mark.parametrize(
+    ("variable", "content", "says"),
+    [
+        ("ORDERS_API_KEYS_FILE", "not json", "is not JSON"),
+        ("ORDERS_API_KEYS_FILE", '["svc-key-123"]', "must be a JSON object of key -> {name, "),
+        ("ORDERS_API_KEYS_FILE", '{"k": "staff"}', "must be a JSON object of key -> {name, "),
+        ("ORDERS_API_KEYS_FILE", '{"k": {"role": "boss"}}', "unknown role 'boss'"),
+        ("ORDERS_JWKS_FILE", "{", "is not JSON"),
+        ("ORDERS_JWKS_FILE", '{"keys": [{"kty": "nonsense"}]}', "is not a JWK set"),
+        ("ORDERS_JWKS_FILE", "[]", "is not a JWK set"),
+    ],
+)
+def test_a_bad_credentials_file_refuses_to_start(
+    tmp_path: Path, variable: str, content: str, says: str
+) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_text(content)
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({variable: str(path)})
+    assert str(refused.value).startswith(f"{variable}: {path}: ")
+    assert says in str(refused.value)
+
+
 async def test_customers_list_only_their_own_orders(secured: httpx.AsyncClient) -> None:
     await place(secured, BOB, "bob@example.com")
     pos = (await place(secured, ADA, "ada@example.com"))["data"]["createOrder"]["position"]
