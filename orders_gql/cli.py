@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -139,6 +140,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, data_dir=Path(args.data_dir))
     if args.no_projector:
         settings = replace(settings, projector=False)
+    embedded = not settings.redis_url or not settings.mongodb_url
+    playground = embedded and not settings.auth and not settings.has_credentials
+    if playground and not _loopback(args.host):
+        raise CliError(
+            f"serve --host {args.host} with authentication off (the playground, as no "
+            "credentials are set) would make anyone who reaches this machine an admin: set "
+            "ORDERS_JWT_SECRET, ORDERS_JWKS_FILE or ORDERS_API_KEYS_FILE, or ORDERS_AUTH=off "
+            "to mean it"
+        )
     with embedded_servers(settings) as settings:
         base = f"http://{args.host}:{args.port}"
         log.info("GraphiQL at %s/graphql, the live order board at %s/board", base, base)
@@ -147,6 +157,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             server(settings, args.host, args.port).run()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
 
 
 def _servers_settings(**overrides: object) -> Settings:

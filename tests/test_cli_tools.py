@@ -83,6 +83,21 @@ def test_serve_refuses_a_port_that_cannot_be_and_starts_nothing(tmp_path: Path) 
     assert not (tmp_path / "data").exists()  # no embedded server was started
 
 
+def test_the_playground_without_credentials_is_served_on_this_machine_only(
+    tmp_path: Path,
+) -> None:
+    """With embedded servers and no credentials `serve` turns authentication
+    off (every caller an admin), which is for a playground on loopback: on any
+    other address it stops, before it starts anything, unless told."""
+    for host in ("0.0.0.0", "::", "192.168.1.20"):
+        out = cli("serve", "--host", host, "--data-dir", str(tmp_path / "data"))
+        assert out.returncode == 2, out.stderr
+        said = out.stderr.strip().splitlines()[-1]
+        assert said.startswith(f"orders-gql: serve --host {host} with authentication off"), said
+        assert "ORDERS_JWT_SECRET" in said and "ORDERS_AUTH=off" in said
+    assert not (tmp_path / "data").exists()
+
+
 def test_every_command_has_help() -> None:
     for command in (
         "serve",
