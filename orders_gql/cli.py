@@ -35,9 +35,8 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
 
     started: list[Server] = []
     watchdog: Watchdog | None = None
-    held = None
-    if not settings.redis_url or not settings.mongodb_url:
-        held = hold_data_dir(settings.data_dir)
+    playground = is_playground(settings)
+    held = hold_data_dir(settings.data_dir) if needs_embedded(settings) else None
     try:
         if not settings.redis_url:
             redis = EmbeddedRedis(
@@ -56,7 +55,7 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             started.append(mongo)
             settings = replace(settings, mongodb_url=mongo.url)
             log.info("embedded SecantusDB (MongoDB protocol) on %s", mongo.url)
-        if started and not settings.auth and not settings.has_credentials:
+        if playground:
             settings = replace(settings, auth="off")
             log.warning(
                 "\n%s\n  AUTHENTICATION IS OFF: this is the local playground; every caller is "
@@ -81,6 +80,17 @@ def embedded_servers(settings: Settings) -> Iterator[Settings]:
             server.stop()
         if held is not None:
             held.close()  # the lock goes with it
+
+
+def needs_embedded(settings: Settings) -> bool:
+    """Whether `serve` starts servers of its own: a URL is not configured."""
+    return not settings.redis_url or not settings.mongodb_url
+
+
+def is_playground(settings: Settings) -> bool:
+    """Embedded servers and no credentials: `serve` turns authentication off
+    (every caller an admin), the local playground."""
+    return needs_embedded(settings) and not settings.auth and not settings.has_credentials
 
 
 def hold_data_dir(data_dir: Path) -> IO[str]:
@@ -140,9 +150,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, data_dir=Path(args.data_dir))
     if args.no_projector:
         settings = replace(settings, projector=False)
-    embedded = not settings.redis_url or not settings.mongodb_url
-    playground = embedded and not settings.auth and not settings.has_credentials
-    if playground and not _loopback(args.host):
+    if is_playground(settings) and not _loopback(args.host):
         raise CliError(
             f"serve --host {args.host} with authentication off (the playground, as no "
             "credentials are set) would make anyone who reaches this machine an admin: set "

@@ -128,7 +128,7 @@ class ProjectorProcess:
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Ask the process to stop after its current batch; kill it after `timeout`."""
-        self._stopping = True
+        self.stopping()
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
