@@ -223,6 +223,7 @@ def build_components(settings: Settings) -> Components:
             keys=keys,
             dead_letters=DeadLetters(redis, keys, read_store, store),
             consistency_timeout=settings.consistency_timeout_ms / 1000,
+            query_time_limit_ms=settings.query_time_limit_ms,
         )
     return parts
 

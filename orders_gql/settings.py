@@ -61,6 +61,9 @@ class Settings:
     projector_metrics_host: str = "127.0.0.1"
     #: How long a query with consistentWith waits for the projector.
     consistency_timeout_ms: int = 5_000
+    #: How long MongoDB may run one query of a list (its page or its count)
+    #: before it stops it and the query answers QUERY_TIME_LIMIT (0: no limit).
+    query_time_limit_ms: int = 10_000
     #: How long a MongoDB call may wait for the server before SERVICE_UNAVAILABLE.
     mongodb_timeout_ms: int = 2_000
     graphiql: bool = True
@@ -123,6 +126,8 @@ class Settings:
             raise SettingsError("ORDERS_PROJECTOR_METRICS_PORT must be 0 (off) to 65535")
         if self.consistency_timeout_ms < 0 or self.mongodb_timeout_ms < 1:
             raise SettingsError("ORDERS_CONSISTENCY_TIMEOUT_MS/MONGODB_TIMEOUT_MS out of range")
+        if self.query_time_limit_ms < 0:
+            raise SettingsError("ORDERS_QUERY_TIME_LIMIT_MS must be 0 (no limit) or more")
         if self.snapshot_every < 0:
             raise SettingsError("ORDERS_SNAPSHOT_EVERY must be 0 (off) or more")
         if self.recent_states < 0:

@@ -33,6 +33,8 @@ async def _no_rows() -> Rows:
 @strawberry.type(description="A page of orders, newest first.")
 class OrderConnection:
     page: strawberry.Private[Page]
+    #: The argument that narrows the list (named by QUERY_TIME_LIMIT), if any.
+    narrow: strawberry.Private[str | None] = None
 
     @strawberry.field
     async def edges(self) -> list[OrderEdge]:
@@ -47,12 +49,12 @@ class OrderConnection:
     @strawberry.field(description="Orders matching, over all pages.")
     async def total_count(self) -> int:
         """Counted only when asked for."""
-        with read_models_answer():
+        with read_models_answer(self.narrow):
             return await self.page.count()
 
     async def _rows(self) -> Rows:
         """The page's orders, read once for edges and pageInfo, when either is asked for."""
-        with read_models_answer():
+        with read_models_answer(self.narrow):
             return await self.page.rows()
 
     @classmethod

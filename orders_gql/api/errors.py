@@ -12,6 +12,7 @@ from graphql import GraphQLError
 
 from ..domain import errors as domain
 from ..readside.batch import ReadSideUnavailable
+from ..readside.queries import QueryTimeLimit
 from ..service import check_order_id
 from .types import OrderStatus
 
@@ -109,14 +110,32 @@ class ServiceUnavailable(GraphQLError):
         )
 
 
+class QueryTimeLimitError(GraphQLError):
+    """MongoDB stopped a list's query at its time limit; `field` names the
+    argument that narrows it, when one does."""
+
+    def __init__(self, exc: QueryTimeLimit, field: str | None) -> None:
+        extensions: dict[str, object] = {"code": "QUERY_TIME_LIMIT"}
+        if field is not None:
+            extensions["field"] = field
+        super().__init__(
+            f"{field + ': ' if field else ''}{exc} (ORDERS_QUERY_TIME_LIMIT_MS) and MongoDB "
+            "stopped it; narrow it down",
+            extensions=extensions,
+        )
+
+
 @contextlib.contextmanager
-def read_models_answer() -> Iterator[None]:
+def read_models_answer(narrow: str | None = None) -> Iterator[None]:
     """A read of the read models that fails for want of MongoDB answers
-    SERVICE_UNAVAILABLE (a client may retry; a read writes nothing)."""
+    SERVICE_UNAVAILABLE (a client may retry; a read writes nothing); one that
+    MongoDB stopped at its time limit, QUERY_TIME_LIMIT naming `narrow`."""
     try:
         yield
     except ReadSideUnavailable as exc:
         raise ServiceUnavailable("the read models") from exc
+    except QueryTimeLimit as exc:
+        raise QueryTimeLimitError(exc, narrow) from exc
 
 
 class NotReplicatedError(GraphQLError):

@@ -111,7 +111,12 @@ def _spec(f: OrderFilter | None) -> rq.OrderFilterSpec:
 
 
 async def _page(
-    info: Info, spec: rq.OrderFilterSpec, first: int, after: str | None, consistent_with: str | None
+    info: Info,
+    spec: rq.OrderFilterSpec,
+    first: int,
+    after: str | None,
+    consistent_with: str | None,
+    narrow: str | None,
 ) -> OrderConnection:
     who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="listing orders")
     if who.role is Role.CUSTOMER:
@@ -128,7 +133,9 @@ async def _page(
     models = await read_models(info, consistent_with)
     if models is None:
         return OrderConnection.empty()
-    return OrderConnection(page=rq.list_orders(models, spec, first, after))
+    time_limit = info.context.read_side.query_time_limit_ms if info.context.read_side else 0
+    page = rq.list_orders(models, spec, first, after, time_limit)
+    return OrderConnection(page=page, narrow=narrow)
 
 
 async def orders(
@@ -139,7 +146,8 @@ async def orders(
     consistent_with: ConsistentWith = None,
 ) -> OrderConnection:
     """Orders matching the filter, newest first."""
-    return await _page(info, _spec(filter), first, after, consistent_with)
+    narrow = "filter" if filter is not None else None
+    return await _page(info, _spec(filter), first, after, consistent_with, narrow)
 
 
 async def orders_by_status(
@@ -150,7 +158,7 @@ async def orders_by_status(
     consistent_with: ConsistentWith = None,
 ) -> OrderConnection:
     spec = rq.OrderFilterSpec(status=DomainStatus(status).value)
-    return await _page(info, spec, first, after, consistent_with)
+    return await _page(info, spec, first, after, consistent_with, "status")
 
 
 async def customer_orders(
@@ -161,7 +169,7 @@ async def customer_orders(
     consistent_with: ConsistentWith = None,
 ) -> OrderConnection:
     spec = rq.OrderFilterSpec(customer_email=_email("customerEmail", customer_email))
-    return await _page(info, spec, first, after, consistent_with)
+    return await _page(info, spec, first, after, consistent_with, "customerEmail")
 
 
 async def search_orders(
@@ -176,7 +184,7 @@ async def search_orders(
         raise BadUserInput("q", "must not be empty")
     if len(text) > rq.SEARCH_MAX:
         raise BadUserInput("q", f"must be at most {rq.SEARCH_MAX} characters")
-    return await _page(info, rq.OrderFilterSpec(search=text), first, after, consistent_with)
+    return await _page(info, rq.OrderFilterSpec(search=text), first, after, consistent_with, "q")
 
 
 async def order(

@@ -25,6 +25,8 @@ class ReadSide:
     keys: ProjectorKeys
     dead_letters: DeadLetters
     consistency_timeout: float = 5.0
+    #: maxTimeMS of a list's page and count (0: none).
+    query_time_limit_ms: int = 10_000
 
     async def models(self, consistent_with: str | None = None) -> ReadModels | None:
         """The active read models (None before the first projection), once the

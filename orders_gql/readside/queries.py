@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import functools
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import orjson
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ExecutionTimeout
 
 from ..domain.events import to_millis
 from .batch import mongo_errors_as_unavailable
@@ -29,6 +31,25 @@ from .transactions import run_transaction
 
 SEARCH_MAX = 100
 T = TypeVar("T")
+
+
+class QueryTimeLimit(Exception):
+    """MongoDB stopped a query that ran over its time limit (maxTimeMS)."""
+
+    def __init__(self, limit_ms: int) -> None:
+        super().__init__(f"the query ran over its time limit of {limit_ms / 1000:g}s")
+        self.limit_ms = limit_ms
+
+
+@contextlib.contextmanager
+def _limited(limit_ms: int) -> Iterator[None]:
+    """MongoDB's errors raised inside as ReadSideUnavailable, but a query it
+    stopped at its time limit as QueryTimeLimit."""
+    with mongo_errors_as_unavailable():
+        try:
+            yield
+        except ExecutionTimeout as exc:
+            raise QueryTimeLimit(limit_ms) from exc
 
 
 #: Past any order's total (100 items of 10,000 at 1,000,000.00 is 10**14
@@ -157,9 +178,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 _NEWEST = [("order_date", DESCENDING), ("_id", DESCENDING)]
 
 
-def list_orders(models: ReadModels, spec: OrderFilterSpec, first: int, after: str | None) -> Page:
+def list_orders(
+    models: ReadModels,
+    spec: OrderFilterSpec,
+    first: int,
+    after: str | None,
+    time_limit_ms: int = 0,
+) -> Page:
     """A page of the orders `spec` matches, newest first, from `after` on
-    (a cursor: BadCursor when it is not one); nothing is read until asked."""
+    (a cursor: BadCursor when it is not one); nothing is read until asked.
+    MongoDB stops the page's find and the count after `time_limit_ms` (0:
+    never): a search or a filter no index serves scans every order, and
+    would otherwise run on after its caller gave up (QueryTimeLimit)."""
     base = spec.query()
     query = dict(base)
     if after is not None:
@@ -176,8 +206,10 @@ def list_orders(models: ReadModels, spec: OrderFilterSpec, first: int, after: st
     views = models.views.get_pymongo_collection()
 
     async def rows() -> Rows:
-        with mongo_errors_as_unavailable():  # through pymongo, as stored (see StoredView)
+        with _limited(time_limit_ms):  # through pymongo, as stored (see StoredView)
             cursor = views.find(query).sort(_NEWEST).limit(first + 1)
+            if time_limit_ms:
+                cursor = cursor.max_time_ms(time_limit_ms)
             found: list[StoredView] = await cursor.to_list()
         items = found[:first]
         return Rows(
@@ -196,8 +228,9 @@ def list_orders(models: ReadModels, spec: OrderFilterSpec, first: int, after: st
             if spec.status is None:
                 return summary.total_orders
             return summary.orders_by_status.get(spec.status, 0)
-        with mongo_errors_as_unavailable():
-            return int(await views.count_documents(base))
+        limit = {"maxTimeMS": time_limit_ms} if time_limit_ms else {}
+        with _limited(time_limit_ms):
+            return int(await views.count_documents(base, **limit))
 
     return Page(rows=once(rows), count=count)
 

@@ -3,10 +3,14 @@ time, and a MongoDB that is down."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
+import pytest
+
 from orders_gql.embedded import free_port
-from orders_gql.settings import Settings
+from orders_gql.readside.positions import key as position_key
+from orders_gql.settings import Settings, SettingsError
 from tests.conftest import http_client
 
 from .gql import create, gql
@@ -52,3 +56,39 @@ async def test_ready_when_both_servers_answer(settings: Settings) -> None:
     async with http_client(settings) as client:
         ready = await client.get("/readyz")
     assert ready.json() == {"ready": True, "checks": {"redis": "ok", "mongodb": "ok"}}
+
+
+async def test_a_list_query_over_its_time_limit_is_stopped_with_a_clear_code(
+    settings: Settings,
+) -> None:
+    """A search (and a filter no index serves) scans every order: MongoDB stops
+    it at ORDERS_QUERY_TIME_LIMIT_MS, and the query says which argument to
+    narrow. Lifted, the same queries answer, so nothing was lost."""
+    search = '{ searchOrders(q: "nobody") { totalCount edges { cursor } } }'
+    listed = '{ orders(filter: { fromDate: "2000-01-01T00:00:00Z" }) { totalCount } }'
+    async with http_client(settings) as client:
+        positions = []
+        for chunk in range(8):  # a scan long enough to outlast one millisecond
+            made = await asyncio.gather(*(create(client, name=f"C{chunk}-{n}") for n in range(50)))
+            positions.append(made[-1][1])
+        seen = await gql(client, "query($p: String){ orders(consistentWith: $p) { totalCount } }",
+                         p=max(positions, key=position_key))  # fmt: skip
+        assert seen["data"]["orders"]["totalCount"] == 400
+    async with http_client(replace(settings, query_time_limit_ms=1)) as client:
+        for query, field in ((search, "q"), (listed, "filter")):
+            body = await gql(client, query)
+            codes = {(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]}
+            assert codes == {("QUERY_TIME_LIMIT", field)}, body
+            assert "ORDERS_QUERY_TIME_LIMIT_MS" in body["errors"][0]["message"]
+            assert body["data"] is None
+    async with http_client(settings) as client:
+        body = await gql(client, search)
+        assert body["data"]["searchOrders"] == {"totalCount": 0, "edges": []}
+        body = await gql(client, listed)
+        assert body["data"]["orders"]["totalCount"] == 400
+
+
+def test_a_negative_query_time_limit_refuses_to_start() -> None:
+    with pytest.raises(SettingsError, match="ORDERS_QUERY_TIME_LIMIT_MS"):
+        Settings.from_env({"ORDERS_QUERY_TIME_LIMIT_MS": "-1"})
+    assert Settings.from_env({"ORDERS_QUERY_TIME_LIMIT_MS": "0"}).query_time_limit_ms == 0
