@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -18,14 +19,19 @@ from .errors import BadUserInput, ServiceUnavailable, order_id_argument
 @strawberry.type(description="An event the projector parked: its handler kept failing "
                  "(FAILED), or an earlier event of its order is parked (BLOCKED).")  # fmt: skip
 class DeadLetter:
-    position: str
+    position: str = strawberry.field(description="Log position of the parked event.")
     order_id: strawberry.ID
-    version: int
-    event_type: str
-    reason: str
-    error: str
-    attempts: int
-    parked_at: datetime
+    version: int = strawberry.field(description="The order's version after the event.")
+    event_type: str = strawberry.field(
+        description="OrderCreated, OrderStatusChanged, OrderCancelled or OrderDeleted."
+    )
+    reason: str = strawberry.field(
+        description="FAILED (its handler kept failing) or BLOCKED (an earlier event of "
+        "its order is parked)."
+    )
+    error: str = strawberry.field(description="The handler's last error, or what blocks it.")
+    attempts: int = strawberry.field(description="How many times the projector tried to apply it.")
+    parked_at: datetime = strawberry.field(description="When it was parked (UTC).")
 
     @classmethod
     def of(cls, letter: Letter) -> DeadLetter:
@@ -53,8 +59,16 @@ def _letters(info: Info) -> Letters:
     return info.context.read_side.dead_letters
 
 
+_ONE_ORDER = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="Only this order's letters; all when left out."),
+]
+
+
 async def dead_letters(
-    info: Info, order_id: strawberry.ID | None = None, limit: int = 100
+    info: Info,
+    order_id: _ONE_ORDER = None,
+    limit: Annotated[int, strawberry.argument(description="At most this many, 1 to 1000.")] = 100,
 ) -> list[DeadLetter]:
     """Parked events, oldest position first."""
     info.context.require(Role.ADMIN, what="deadLetters")
@@ -69,9 +83,7 @@ async def dead_letters(
     return [DeadLetter.of(x) for x in found]
 
 
-async def retry_dead_letters(
-    info: Info, order_id: strawberry.ID | None = None
-) -> RetryDeadLettersPayload:
+async def retry_dead_letters(info: Info, order_id: _ONE_ORDER = None) -> RetryDeadLettersPayload:
     """Apply parked events again, per order in order; stops at one that fails again."""
     info.context.require(Role.ADMIN, what="retryDeadLetters")
     if order_id is not None:

@@ -29,8 +29,8 @@ class ErrorCode(Enum):
 
 @strawberry.interface(description="A refusal: nothing was written.")
 class Error:
-    code: ErrorCode
-    message: str
+    code: ErrorCode = strawberry.field(description="What kind of refusal, for programs.")
+    message: str = strawberry.field(description="What was refused and why, for people.")
 
 
 @strawberry.type
@@ -50,14 +50,18 @@ class OrderDeleted(Error):
 
 @strawberry.type
 class InvalidStatusTransition(Error):
-    from_: OrderStatus = strawberry.field(name="from")  # type: ignore[valid-type]
+    from_: OrderStatus = strawberry.field(  # type: ignore[valid-type]
+        name="from", description="The order's status when the command came."
+    )
     to: str = strawberry.field(description="The status asked for, or DELETED.")
 
 
 @strawberry.type
 class ConcurrencyConflict(Error):
-    expected_version: int
-    current_version: int
+    expected_version: int = strawberry.field(description="The version the command expected.")
+    current_version: int = strawberry.field(
+        description="The order's version now: read it again and decide anew."
+    )
 
 
 def to_graphql(err: domain.DomainError) -> Error:

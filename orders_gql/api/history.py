@@ -22,15 +22,30 @@ from .types import Order
 
 @strawberry.type(description="One event of an order's history, as stored.")
 class OrderEvent:
-    event_id: strawberry.ID
-    type: str
+    event_id: strawberry.ID = strawberry.field(
+        description="Deterministic: a retried command produces the same id."
+    )
+    type: str = strawberry.field(
+        description="OrderCreated, OrderStatusChanged, OrderCancelled or OrderDeleted "
+        "(docs/events.md)."
+    )
     order_id: strawberry.ID
-    version: int
-    occurred_at: datetime
-    position: str
-    schema_version: int
-    data: JSON
-    metadata: JSON
+    version: int = strawberry.field(
+        description="The order's version after this event: 1, 2, 3, ... without gaps."
+    )
+    occurred_at: datetime = strawberry.field(description="When the command was decided (UTC).")
+    position: str = strawberry.field(
+        description="Its place in the event log: pass it as orderEvents(after:) or consistentWith."
+    )
+    schema_version: int = strawberry.field(
+        description="Shape of data for this type; older shapes are brought up to date as "
+        "they are read."
+    )
+    data: JSON = strawberry.field(description="The type's own fields; money as decimal strings.")
+    metadata: JSON = strawberry.field(
+        description="commandId, correlationId (the request's X-Correlation-ID) and "
+        "issuedBy (role:subject)."
+    )
 
     @classmethod
     def from_stored(cls, stored: StoredEvent) -> OrderEvent:

@@ -133,7 +133,13 @@ class Mutation:
         self,
         info: Info,
         order_id: strawberry.ID,
-        reason: str,
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Why, 1 to 500 characters: kept in the event and as the order's "
+                "cancellationReason."
+            ),
+        ],
         expected_version: Annotated[int | None, _VERSION] = None,
         idempotency_key: Annotated[str | None, _KEY] = None,
     ) -> CancelOrderResult:
@@ -148,7 +154,10 @@ class Mutation:
         self,
         info: Info,
         order_id: strawberry.ID,
-        reason: str | None = None,
+        reason: Annotated[
+            str | None,
+            strawberry.argument(description="Why, 1 to 500 characters, kept in the event."),
+        ] = None,
         expected_version: Annotated[int | None, _VERSION] = None,
         idempotency_key: Annotated[str | None, _KEY] = None,
     ) -> DeleteOrderResult:

@@ -45,11 +45,13 @@ After = Annotated[str | None, strawberry.argument(description="endCursor of the 
 @strawberry.input(description="Every field is optional; all given ones must match.")
 class OrderFilter:
     status: OrderStatus | None = None  # type: ignore[valid-type]
-    customer_email: str | None = None
+    customer_email: str | None = strawberry.field(
+        default=None, description="The customer's email, in any case."
+    )
     from_date: datetime | None = strawberry.field(default=None, description="Order date >= this.")
     to_date: datetime | None = strawberry.field(default=None, description="Order date <= this.")
-    min_amount: Decimal | None = None
-    max_amount: Decimal | None = None
+    min_amount: Decimal | None = strawberry.field(default=None, description="Total amount >= this.")
+    max_amount: Decimal | None = strawberry.field(default=None, description="Total amount <= this.")
 
 
 class ConsistencyTimeout(GraphQLError):
@@ -174,7 +176,7 @@ async def customer_orders(
 
 async def search_orders(
     info: Info,
-    q: str,
+    q: Annotated[str, strawberry.argument(description="1 to 100 characters, matched literally.")],
     first: First = FIRST_DEFAULT,
     after: After = None,
     consistent_with: ConsistentWith = None,
@@ -220,7 +222,9 @@ async def order_summary(info: Info, consistent_with: ConsistentWith = None) -> O
 
 
 async def top_customers(
-    info: Info, limit: int = 10, consistent_with: ConsistentWith = None
+    info: Info,
+    limit: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 10,
+    consistent_with: ConsistentWith = None,
 ) -> list[CustomerStats]:
     """Customers by revenue, highest first."""
     info.context.require(Role.STAFF, Role.ADMIN, what="topCustomers")

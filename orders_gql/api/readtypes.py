@@ -51,19 +51,21 @@ def money(amount_cents: int) -> Decimal:
 @strawberry.type
 class StatusCount:
     status: OrderStatus  # type: ignore[valid-type]
-    count: int
+    count: int = strawberry.field(description="Orders in this status, deleted ones left out.")
 
 
 @strawberry.type
 class StatusRevenue:
     status: OrderStatus  # type: ignore[valid-type]
-    revenue: Decimal
+    revenue: Decimal = strawberry.field(
+        description="Sum of the totals of the orders in this status (0 for CANCELLED)."
+    )
 
 
 @strawberry.type
 class MonthCount:
     month: str = strawberry.field(description="YYYY-MM of the order date (UTC).")
-    count: int
+    count: int = strawberry.field(description="Orders placed in that month, deleted ones left out.")
 
 
 @strawberry.type(
@@ -71,11 +73,19 @@ class MonthCount:
     "neither cancelled nor deleted: revenueByStatus lists every status, CANCELLED at 0."
 )
 class OrderSummary:
-    total_orders: int
-    total_revenue: Decimal
-    orders_by_status: list[StatusCount]
-    revenue_by_status: list[StatusRevenue]
-    orders_by_month: list[MonthCount]
+    total_orders: int = strawberry.field(description="Orders that are not deleted.")
+    total_revenue: Decimal = strawberry.field(
+        description="Sum of the totals of orders neither cancelled nor deleted."
+    )
+    orders_by_status: list[StatusCount] = strawberry.field(
+        description="Every status, with its count (0 included)."
+    )
+    revenue_by_status: list[StatusRevenue] = strawberry.field(
+        description="Every status, with its revenue; their sum is totalRevenue."
+    )
+    orders_by_month: list[MonthCount] = strawberry.field(
+        description="Per month of the order date (UTC), oldest first."
+    )
 
     @classmethod
     def from_doc(cls, doc: docs.OrderSummaryFields) -> OrderSummary:
@@ -98,10 +108,12 @@ class OrderSummary:
 
 @strawberry.type(description="A customer's orders (not deleted) and revenue (see OrderSummary).")
 class CustomerStats:
-    customer_email: str
-    customer_name: str
-    order_count: int
-    total_spent: Decimal
+    customer_email: str = strawberry.field(description="The customer: their email, in lower case.")
+    customer_name: str = strawberry.field(description="The name on their newest order.")
+    order_count: int = strawberry.field(description="Their orders that are not deleted.")
+    total_spent: Decimal = strawberry.field(
+        description="Sum of the totals of their orders neither cancelled nor deleted."
+    )
 
     @classmethod
     def from_doc(cls, doc: docs.CustomerStatsFields) -> CustomerStats:

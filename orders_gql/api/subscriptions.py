@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -88,10 +88,29 @@ async def _delivered(feed: AsyncIterator[T]) -> AsyncGenerator[T, None]:
 
 async def order_events(
     info: Info,
-    order_id: strawberry.ID | None = None,
-    customer_email: str | None = None,
-    types: list[str] | None = None,
-    after: str | None = None,
+    order_id: Annotated[
+        strawberry.ID | None, strawberry.argument(description="Only this order's events.")
+    ] = None,
+    customer_email: Annotated[
+        str | None,
+        strawberry.argument(
+            description="Only the events of this customer's orders (a customer: always their own)."
+        ),
+    ] = None,
+    types: Annotated[
+        list[str] | None,
+        strawberry.argument(
+            description="Only these types: OrderCreated, OrderStatusChanged, OrderCancelled, "
+            "OrderDeleted."
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(
+            description="A position (a mutation's, or the last event's): first the events "
+            "since then, from the event store, then live, with no gap and no duplicate."
+        ),
+    ] = None,
 ) -> AsyncGenerator[OrderEvent, None]:
     """Events as they are appended, filtered; with `after`, first those since that position."""
     who = info.context.require(Role.CUSTOMER, Role.STAFF, Role.ADMIN, what="orderEvents")

@@ -20,35 +20,42 @@ OrderStatus = strawberry.enum(
 
 @strawberry.type(description="One line of an order.")
 class OrderItem:
-    product_id: str
+    product_id: str = strawberry.field(description="The shop's product id.")
     product_name: str
-    quantity: int
-    price: Decimal
+    quantity: int = strawberry.field(description="How many, 1 to 10,000.")
+    price: Decimal = strawberry.field(description="Unit price.")
     subtotal: Decimal = strawberry.field(description="price x quantity, computed by the server.")
 
 
 @strawberry.type(description="One status an order went through, and when.")
 class StatusChange:
     status: OrderStatus  # type: ignore[valid-type]
-    at: datetime
-    version: int
+    at: datetime = strawberry.field(description="When the change was decided (UTC).")
+    version: int = strawberry.field(description="The order's version after this change.")
 
 
 @strawberry.type(description="An order of the shop.")
 class Order:
     order_id: strawberry.ID
     customer_name: str
-    customer_email: str
+    customer_email: str = strawberry.field(
+        description="In lower case: one customer, however it was typed."
+    )
     items: list[OrderItem]
     total_amount: Decimal = strawberry.field(description="Sum of the items' subtotals.")
-    order_date: datetime
+    order_date: datetime = strawberry.field(description="When the order was placed (UTC).")
     status: OrderStatus  # type: ignore[valid-type]
     version: int = strawberry.field(
         description="Number of events applied; pass it as expectedVersion."
     )
-    cancellation_reason: str | None
-    deleted: bool
-    updated_at: datetime
+    cancellation_reason: str | None = strawberry.field(
+        description="Why it was cancelled; null unless CANCELLED."
+    )
+    deleted: bool = strawberry.field(
+        description="True only where a deleted order still shows: deleteOrder's payload "
+        "and asOfVersion; lists and order(orderId) leave deleted orders out."
+    )
+    updated_at: datetime = strawberry.field(description="When its last event was decided (UTC).")
     status_history: list[StatusChange] | None = strawberry.field(
         default=None,
         description="Statuses with their times, from the read model; null when the order "
@@ -97,14 +104,16 @@ class OrderPayload:
 
 @strawberry.input(description="One line of a new order.")
 class OrderItemInput:
-    product_id: str
-    product_name: str
-    quantity: int
+    product_id: str = strawberry.field(description="1 to 64 characters.")
+    product_name: str = strawberry.field(description="1 to 200 characters.")
+    quantity: int = strawberry.field(description="1 to 10,000.")
     price: Decimal = strawberry.field(description='Unit price, at most 2 decimals, e.g. "19.99".')
 
 
 @strawberry.input(description="A new order. The total is computed by the server.")
 class CreateOrderInput:
-    customer_name: str
-    customer_email: str
-    items: list[OrderItemInput]
+    customer_name: str = strawberry.field(description="2 to 100 characters, trimmed.")
+    customer_email: str = strawberry.field(
+        description="A valid email address; stored in lower case."
+    )
+    items: list[OrderItemInput] = strawberry.field(description="1 to 100 lines.")
