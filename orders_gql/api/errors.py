@@ -114,6 +114,13 @@ class ServiceUnavailable(GraphQLError):
         )
 
 
+#: What to do about a list stopped at its time limit, by the argument named.
+_NARROWER = {
+    # a longer text reads as many orders: every one
+    "q": "a search reads every order; customerOrders and ordersByStatus use an index",
+}
+
+
 class QueryTimeLimitError(GraphQLError):
     """MongoDB stopped a list's query at its time limit; `field` names the
     argument that narrows it, when one does."""
@@ -122,9 +129,10 @@ class QueryTimeLimitError(GraphQLError):
         extensions: dict[str, object] = {"code": "QUERY_TIME_LIMIT"}
         if field is not None:
             extensions["field"] = field
+        hint = _NARROWER.get(field or "", "narrow it down")
         super().__init__(
             f"{field + ': ' if field else ''}{exc} (ORDERS_QUERY_TIME_LIMIT_MS) and MongoDB "
-            "stopped it; narrow it down",
+            f"stopped it; {hint}",
             extensions=extensions,
         )
 

@@ -75,11 +75,15 @@ async def test_a_list_query_over_its_time_limit_is_stopped_with_a_clear_code(
                          p=max(positions, key=position_key))  # fmt: skip
         assert seen["data"]["orders"]["totalCount"] == 400
     async with http_client(replace(settings, query_time_limit_ms=1)) as client:
-        for query, field in ((search, "q"), (listed, "filter")):
+        for query, field, hint in (
+            (search, "q", "a search reads every order"),
+            (listed, "filter", "narrow it down"),
+        ):
             body = await gql(client, query)
             codes = {(e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]}
             assert codes == {("QUERY_TIME_LIMIT", field)}, body
             assert "ORDERS_QUERY_TIME_LIMIT_MS" in body["errors"][0]["message"]
+            assert hint in body["errors"][0]["message"]
             assert body["data"] is None
     async with http_client(settings) as client:
         body = await gql(client, search)
