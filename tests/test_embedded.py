@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,27 @@ def test_servers_stop_when_the_process_that_started_them_is_killed(tmp_path: Pat
             return
         time.sleep(0.05)
     raise AssertionError("the server outlived the process that started it")
+
+
+def test_redis_that_refuses_the_first_sigterm_is_asked_again_and_keeps_its_data(
+    tmp_path: Path,
+) -> None:
+    """While Redis writes its first AOF (appendonly switched on, or a replica's
+    full resync) it answers SIGTERM with "Writing initial AOF, can't exit"
+    and runs on; stopping it then waited out the whole timeout and killed it."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    client.mset({f"k{n}": "x" * 100 for n in range(1000)})
+    client.config_set("appendonly", "no")
+    client.config_set("appendonly", "yes")  # its first AOF is being written now
+    client.close()
+    started = time.monotonic()
+    server.stop(timeout=15.0)
+    assert time.monotonic() - started < 5.0
+    assert "can't exit" in server.log.read_text()  # the case under test did happen
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    assert client.dbsize() == 1000
+    client.close()
+    server.stop()
