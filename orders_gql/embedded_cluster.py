@@ -5,6 +5,7 @@ embedded Redis, joined by its own `--cluster create`. Stops what it started."""
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -54,6 +55,9 @@ class ClusterNode(EmbeddedRedis):
             "--cluster-enabled", "yes",
             "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(self.node_timeout_ms),
+            # A master streams a replica's full resync at once, instead of
+            # waiting 5 s for more replicas to share it (each has one at most).
+            "--repl-diskless-sync-delay", "0",
         ]  # fmt: skip
 
     def client(self) -> Redis:
@@ -141,7 +145,9 @@ class EmbeddedCluster:
         return [n for n in self.live_nodes() if n.port in serving]
 
     def is_healthy(self) -> bool:
-        """Every live node sees all slots served, and every replica is in sync."""
+        """Every live node sees all slots served, and every replica is in sync:
+        up on its side, and online on its master's (which streams writes to a
+        replica only once it acknowledged its resync)."""
         try:
             for node in self.live_nodes():
                 with node.client() as c:
@@ -149,6 +155,9 @@ class EmbeddedCluster:
                         return False
                     repl = c.info("replication")
                     if repl.get("role") == "slave" and repl.get("master_link_status") != "up":
+                        return False
+                    replicas = [v for k, v in repl.items() if re.fullmatch(r"slave\d+", k)]
+                    if any(not isinstance(r, dict) or r.get("state") != "online" for r in replicas):
                         return False
         except RedisError:
             return False

@@ -4,7 +4,6 @@ same idempotency key returns the result without appending again."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,14 +29,21 @@ def replica(own_redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[Embedde
 
 
 async def follow(replica: EmbeddedRedis, primary: EmbeddedRedis) -> None:
+    """`replica` replicates `primary`, once the primary has its first
+    acknowledgement: it streams writes to a replica only from then on."""
+    on_primary = Redis.from_url(primary.url)
+    # It waits 5 s (repl-diskless-sync-delay) for more replicas before it
+    # streams a full resync to one; these tests have one.
+    await on_primary.config_set("repl-diskless-sync-delay", 0)
     client = Redis.from_url(replica.url)
     await client.execute_command("REPLICAOF", "127.0.0.1", primary.port)
-    for _ in range(200):
-        info = await client.info("replication")
-        if info.get("master_link_status") == "up":
+    for _ in range(100):
+        if await on_primary.execute_command("WAIT", 1, 100) >= 1:
             break
-        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the replica did not follow within 10 s")
     await client.aclose()
+    await on_primary.aclose()
 
 
 @pytest.fixture
