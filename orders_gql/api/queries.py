@@ -135,8 +135,9 @@ async def _page(
     models = await read_models(info, consistent_with)
     if models is None:
         return OrderConnection.empty()
-    time_limit = info.context.read_side.query_time_limit_ms if info.context.read_side else 0
-    page = rq.list_orders(models, spec, first, after, time_limit)
+    read_side = info.context.read_side
+    assert read_side is not None  # read_models answered SERVICE_UNAVAILABLE otherwise
+    page = rq.list_orders(models, spec, first, after, read_side.query_time_limit_ms)
     return OrderConnection(page=page, narrow=narrow)
 
 
