@@ -55,28 +55,32 @@ async def follow(replica: EmbeddedRedis, primary: EmbeddedRedis) -> None:
     await on_primary.aclose()
 
 
-@pytest.fixture
-async def service(own_redis_server: EmbeddedRedis, keys: KeySpace) -> AsyncIterator[OrderService]:
-    """Waits 300 ms for a replica: a test that expects none waits that long."""
-    client = Redis.from_url(own_redis_server.url)
-    store = RedisEventStore(client, keys, wait_replicas=1, wait_timeout_ms=300)
+async def waiting_for_a_replica(
+    server: EmbeddedRedis, keys: KeySpace, timeout_ms: int
+) -> AsyncIterator[OrderService]:
+    client = Redis.from_url(server.url)
+    store = RedisEventStore(client, keys, wait_replicas=1, wait_timeout_ms=timeout_ms)
     yield OrderService(store)
     await store.aclose()
     await client.aclose()
+
+
+@pytest.fixture
+async def service(own_redis_server: EmbeddedRedis, keys: KeySpace) -> AsyncIterator[OrderService]:
+    """Waits 300 ms for a replica: a test that expects none waits that long."""
+    async for service in waiting_for_a_replica(own_redis_server, keys, 300):
+        yield service
 
 
 @pytest.fixture
 async def patient_service(
     own_redis_server: EmbeddedRedis, keys: KeySpace
 ) -> AsyncIterator[OrderService]:
-    """Waits up to 5 s for a replica: on a busy machine a replica that has
-    fsynced every write (`appendfsync always`) can take longer than 300 ms,
+    """Waits up to 5 s for a replica: on a busy machine a replica that
+    fsyncs every write (`appendfsync always`) can take longer than 300 ms,
     and the test is about what an acknowledgement promises, not how fast."""
-    client = Redis.from_url(own_redis_server.url)
-    store = RedisEventStore(client, keys, wait_replicas=1, wait_timeout_ms=5000)
-    yield OrderService(store)
-    await store.aclose()
-    await client.aclose()
+    async for service in waiting_for_a_replica(own_redis_server, keys, 5000):
+        yield service
 
 
 async def test_acknowledged_appends_are_on_the_replica(
