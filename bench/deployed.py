@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from pymongo import MongoClient
 from redis import Redis
 
 from orders_gql.readside.positions import key as position_key
@@ -47,9 +48,10 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
             pids["mongo"] = _pid(srv.mongo)
         for projector in _spawned_by(api):  # serve's projector process
             pids["projector"] = projector
-        before = _cpu(pids)
+        before, ops = _cpu(pids), _mongo_ops(srv)
         burst = run_load("127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload")
         used = _cpu(pids, since=before)
+        per_order = _per_order(used, burst.requests) | _ops_per_order(srv, ops, burst.requests)
         rows.append(
             Row(
                 "createOrder over HTTP as deployed (serve, its projector process), 32 clients",
@@ -58,7 +60,7 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
                 "/s",
                 target="> 1000",
                 extra=latency_extra(burst)
-                | _per_order(used, burst.requests)
+                | per_order
                 | {"typename_per_s_same_server": typename.rate},
             )
         )
@@ -68,12 +70,15 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
         rows.append(lag)
         half = burst.rate / 2
         with _GroupWatch(srv.redis.url, log) as watch:
-            before = _cpu(pids)
+            before, ops = _cpu(pids), _mongo_ops(srv)
             steady = run_load(
                 "127.0.0.1", port, bodies, seconds=seconds, check=b"OrderPayload",
                 rate=half, positions=True,
             )  # fmt: skip
             used = _cpu(pids, since=before)
+            per_order = _per_order(used, steady.requests) | _ops_per_order(
+                srv, ops, steady.requests
+            )
             time.sleep(1.0)
         lags = watch.lags(steady)
         rows.append(
@@ -91,12 +96,33 @@ def deployed(srv: Servers, workdir: Path, seconds: float) -> list[Row]:
                 }
                 # what bounds it: each process's CPU, SecantusDB's share of its
                 # one core, and how many of the machine's cores were busy
-                | _per_order(used, steady.requests)
+                | per_order
                 | ({"mongo_core_busy": used["mongo"] / seconds} if "mongo" in used else {})
                 | {"machine_cores_busy": used["machine"] / seconds},
             )
         )
     return rows
+
+
+def _mongo_ops(srv: Servers) -> int | None:
+    """MongoDB's operations so far (`serverStatus` opcounters: inserts,
+    queries, updates, deletes, and commands such as commits; SecantusDB counts
+    an insert per command, MongoDB per document), on a server of the bench's
+    own; None on an external one, which other clients may share."""
+    if srv.mongo is None or srv.mongo.proc is None:
+        return None
+    with MongoClient(srv.mongo.url) as client:
+        counters = client.admin.command("serverStatus")["opcounters"]
+    return sum(int(counters[k]) for k in ("insert", "query", "update", "delete", "command"))
+
+
+def _ops_per_order(srv: Servers, since: int | None, orders: int) -> dict[str, float]:
+    """MongoDB operations per order `since` a first count: the projection's
+    batches and folds, whose number follows the rate rather than the orders."""
+    now = _mongo_ops(srv)
+    if now is None or since is None:
+        return {}
+    return {"mongo_ops_per_order": (now - since) / max(1, orders)}
 
 
 def _cpu(pids: dict[str, int], since: dict[str, float] | None = None) -> dict[str, float]:
